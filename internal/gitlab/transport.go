@@ -1,0 +1,131 @@
+package gitlab
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// maxErrorBody bounds how much of an error response is read to find
+// GitLab's message; error bodies are small, a misbehaving proxy's may not be.
+const maxErrorBody = 64 << 10
+
+// newHTTPClient builds the one http.Client of a connection: its TLS
+// settings, its rate limiter and its metrics. Job-token clients of the same
+// connection share it.
+func newHTTPClient(cfg Config) (*http.Client, error) {
+	base, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		base = &http.Transport{}
+	}
+	tr := base.Clone()
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if len(cfg.CABundle) > 0 {
+		// Appended to the system roots, not instead of them: an instance
+		// behind a public CA keeps working when a private CA is added.
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(cfg.CABundle) {
+			return nil, configError("caBundle holds no PEM certificate")
+		}
+		tlsCfg.RootCAs = pool
+	}
+	// Only when the user explicitly set insecureSkipTLSVerify.
+	tlsCfg.InsecureSkipVerify = cfg.InsecureSkipTLSVerify //nolint:gosec // opt-in, documented on the API field
+	tr.TLSClientConfig = tlsCfg
+
+	return &http.Client{
+		Transport: &transport{next: tr, limiter: newLimiter(cfg), connection: cfg.Connection},
+		Timeout:   cfg.timeout(),
+		// Never follow a redirect: Go would resend a POST on 307/308 (a
+		// second action) and would forward the PRIVATE-TOKEN header to
+		// wherever it points. A redirect means the URL is wrong; say so.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, nil
+}
+
+func newLimiter(cfg Config) *rate.Limiter {
+	if cfg.RequestsPerSecond <= 0 || math.IsInf(cfg.RequestsPerSecond, 1) {
+		return rate.NewLimiter(rate.Inf, 1)
+	}
+	burst := cfg.Burst
+	if burst <= 0 {
+		burst = max(1, int(math.Ceil(cfg.RequestsPerSecond)))
+	}
+	return rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), burst)
+}
+
+// transport wraps the connection's http.Transport. It sees every attempt,
+// retries included, which is where rate limiting, counting and metrics
+// belong (the library's own limiter waits once per call, not per attempt).
+type transport struct {
+	next       http.RoundTripper
+	limiter    *rate.Limiter
+	connection string
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	info := callFrom(ctx)
+	endpoint := epOther
+	if info != nil {
+		endpoint = info.endpoint
+		info.beginAttempt()
+	}
+	if err := t.limiter.Wait(ctx); err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	countRequest(ctx)
+
+	start := time.Now()
+	resp, err := t.next.RoundTrip(req)
+	requestDuration.WithLabelValues(t.connection, endpoint, req.Method).Observe(time.Since(start).Seconds())
+	code := "error"
+	if err == nil {
+		code = strconv.Itoa(resp.StatusCode)
+	}
+	requestsTotal.WithLabelValues(t.connection, endpoint, req.Method, code).Inc()
+	if err != nil {
+		return nil, err
+	}
+
+	if info != nil {
+		var message string
+		if resp.StatusCode >= 300 {
+			// Keep the error body (bounded) for classification, and give
+			// the library an equal copy to parse.
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+			_ = resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			message = parseMessage(body)
+		}
+		info.record(resp.StatusCode, message, resp.Header)
+	}
+	return resp, nil
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// pooled connections when a connection is forgotten or rebuilt.
+func (t *transport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// closeBody honours the RoundTripper contract of closing the request body
+// even when the request is not sent.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
