@@ -1,0 +1,112 @@
+# gitlab-job-operator: every tool and binary the project needs is installed or
+# built here, into bin/, from the Go module proxy alone.
+
+IMG ?= gitlab-job-operator:dev
+K8S_VERSION ?= 1.36.3
+ETCD_VERSION ?= 3.6.6
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+GOLANGCI_LINT_VERSION ?= v2.15.0
+
+LOCALBIN ?= $(CURDIR)/bin
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+KUBECTL ?= kubectl
+GO_TEST_FLAGS ?= -count=1
+
+# envtest binaries: a KUBEBUILDER_ASSETS the user already set wins.
+ENVTEST_ASSETS = $(or $(KUBEBUILDER_ASSETS),$(LOCALBIN)/k8s/$(K8S_VERSION)-$(shell go env GOOS)-$(shell go env GOARCH))
+
+export GOFLAGS := -buildvcs=false
+
+.DEFAULT_GOAL := help
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate CRDs and RBAC from the kubebuilder markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate DeepCopy methods.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
+
+.PHONY: fmt
+fmt: ## go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## go vet.
+	go vet ./...
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint.
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: verify
+verify: manifests generate fmt vet ## Regenerate everything and fail if the tree changed.
+	@if [ -n "$$(git status --porcelain)" ]; then \
+		echo "verify: the tree changed after regenerating; commit the result:"; git status --porcelain; git --no-pager diff --stat; exit 1; fi
+
+.PHONY: test
+test: envtest ## Unit and envtest suites (real kube-apiserver and etcd), then the e2e suite.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: bench
+bench: envtest ## Benchmarks (long; figures printed, not asserted).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -run '^$$' -bench . -benchmem -benchtime 1x ./...
+
+##@ Build
+
+.PHONY: build
+build: ## Build the manager and the simulator into bin/.
+	go build -o $(LOCALBIN)/manager ./cmd/manager
+	go build -o $(LOCALBIN)/gitlab-sim ./cmd/gitlab-sim
+
+.PHONY: run
+run: manifests ## Run the manager against the cluster in KUBECONFIG.
+	go run ./cmd/manager
+
+.PHONY: docker-build
+docker-build: ## Build the container image (needs a Docker engine).
+	docker build -t $(IMG) .
+
+##@ Deployment
+
+.PHONY: install
+install: manifests ## Install the CRDs into the cluster in KUBECONFIG.
+	$(KUBECTL) apply --server-side -k config/crd
+
+.PHONY: uninstall
+uninstall: ## Remove the CRDs from the cluster in KUBECONFIG.
+	$(KUBECTL) delete --ignore-not-found -k config/crd
+
+.PHONY: deploy
+deploy: manifests ## Deploy the operator (image IMG) to the cluster in KUBECONFIG.
+	cd config/manager && $(KUBECTL) kustomize . >/dev/null
+	$(KUBECTL) kustomize config/default | sed 's|image: controller:latest|image: $(IMG)|' | $(KUBECTL) apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: ## Remove the operator from the cluster in KUBECONFIG.
+	$(KUBECTL) delete --ignore-not-found -k config/default
+
+##@ Tools
+
+.PHONY: envtest
+envtest: ## Build kube-apiserver, etcd and kubectl for envtest from source (once).
+	@if [ -z "$(KUBEBUILDER_ASSETS)" ]; then K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/envtest-binaries.sh >/dev/null; fi
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN)
+$(CONTROLLER_GEN):
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT)
+$(GOLANGCI_LINT):
+	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
