@@ -1,0 +1,150 @@
+package gitlabsim
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Route templates of the API, as GitLab documents them. They name routes in
+// Stats and Faults, so a test can say "the retry route" without a raw path.
+const (
+	RouteProjectJobs   = "GET /api/v4/projects/:id/jobs"
+	RouteJob           = "GET /api/v4/projects/:id/jobs/:job_id"
+	RouteTrace         = "GET /api/v4/projects/:id/jobs/:job_id/trace"
+	RouteCancel        = "POST /api/v4/projects/:id/jobs/:job_id/cancel"
+	RouteRetry         = "POST /api/v4/projects/:id/jobs/:job_id/retry"
+	RouteErase         = "POST /api/v4/projects/:id/jobs/:job_id/erase"
+	RoutePlay          = "POST /api/v4/projects/:id/jobs/:job_id/play"
+	RoutePipelineJobs  = "GET /api/v4/projects/:id/pipelines/:pipeline_id/jobs"
+	RouteBridges       = "GET /api/v4/projects/:id/pipelines/:pipeline_id/bridges"
+	RouteJobTokenJob   = "GET /api/v4/job"
+	RouteAllowedAgents = "GET /api/v4/job/allowed_agents"
+	RouteUser          = "GET /api/v4/user"
+	RouteVersion       = "GET /api/v4/version"
+	RouteUnmatched     = "unmatched"
+)
+
+// apiHandler serves an authenticated API request.
+type apiHandler func(w http.ResponseWriter, r *http.Request, p principal)
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	api := func(tmpl string, jobTokens bool, h apiHandler) {
+		mux.Handle(muxPattern(tmpl), s.instrument(tmpl, s.authenticated(jobTokens, h)))
+	}
+	// Job tokens are accepted on exactly these four routes.
+	api(RouteProjectJobs, true, s.listProjectJobs)
+	api(RoutePipelineJobs, true, s.listPipelineJobs)
+	api(RouteJobTokenJob, true, s.jobTokenJob)
+	api(RouteAllowedAgents, true, s.allowedAgents)
+
+	api(RouteBridges, false, s.listBridges)
+	api(RouteJob, false, s.getJob)
+	api(RouteTrace, false, s.getTrace)
+	api(RouteCancel, false, s.cancelJob)
+	api(RouteRetry, false, s.retryJob)
+	api(RouteErase, false, s.eraseJob)
+	api(RoutePlay, false, s.playJob)
+	api(RouteUser, false, s.currentUser)
+	api(RouteVersion, false, s.version)
+	mux.Handle("/api/v4/", s.instrument(RouteUnmatched, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		routeNotFound(w)
+	})))
+
+	s.adminRoutes(mux)
+	return mux
+}
+
+// muxPattern turns "GET /api/v4/projects/:id/jobs" into ServeMux's
+// "GET /api/v4/projects/{id}/jobs". ServeMux matches on the escaped path and
+// unescapes each segment, so a project id "group%2Fapp" arrives as one
+// segment and PathValue("id") is "group/app".
+func muxPattern(tmpl string) string {
+	parts := strings.Split(tmpl, "/")
+	for i, p := range parts {
+		if strings.HasPrefix(p, ":") {
+			parts[i] = "{" + p[1:] + "}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// authenticated answers 401 before anything else, as GitLab checks
+// credentials first.
+func (s *Server) authenticated(jobTokens bool, h apiHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := s.authenticate(r, jobTokens)
+		if !ok {
+			unauthorized(w)
+			return
+		}
+		h(w, r, p)
+	})
+}
+
+// statusWriter remembers the status code for Stats.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (sw *statusWriter) WriteHeader(code int) {
+	if sw.code == 0 {
+		sw.code = code
+	}
+	sw.ResponseWriter.WriteHeader(code)
+}
+
+func (sw *statusWriter) Write(b []byte) (int, error) {
+	if sw.code == 0 {
+		sw.code = http.StatusOK
+	}
+	return sw.ResponseWriter.Write(b)
+}
+
+func (sw *statusWriter) Flush() {
+	if f, ok := sw.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// instrument counts the request under its route template and applies the
+// configured faults.
+func (s *Server) instrument(tmpl string, next http.Handler) http.Handler {
+	method := http.MethodGet
+	if i := strings.IndexByte(tmpl, ' '); i > 0 {
+		method = tmpl[:i]
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if sw.code == 0 {
+				sw.code = http.StatusOK
+			}
+			s.stats.request(tmpl, sw.code)
+		}()
+		m := r.Method
+		if tmpl != RouteUnmatched {
+			m = method // HEAD is served by the GET route and counted with it
+		}
+		d := s.faults.decide(m, tmpl)
+		if d.latency > 0 {
+			t := time.NewTimer(d.latency)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+			}
+		}
+		switch {
+		case d.errorStatus != 0:
+			writeFault(sw, d.errorStatus, time.Now())
+		case d.lose:
+			next.ServeHTTP(&discardWriter{h: http.Header{}}, r)
+			writeFault(sw, http.StatusBadGateway, time.Now())
+		default:
+			next.ServeHTTP(sw, r)
+		}
+	})
+}

@@ -1,0 +1,141 @@
+package gitlabsim
+
+import (
+	"maps"
+	"slices"
+	"sync"
+)
+
+// Stats is what the simulator has counted since it started (or since the
+// last Reset or ResetStats): how many API requests each route template got
+// and answered with each status code, which actions were performed on which
+// job, and the variables of the last play of each job. It is how tests
+// measure a client's API cost.
+type Stats struct {
+	// Requests counts /api/v4 requests by route template (e.g.
+	// "POST /api/v4/projects/:id/jobs/:job_id/retry", or "unmatched") and the
+	// status code the client received (a lost response counts as 502).
+	Requests map[string]map[int]int64 `json:"requests"`
+	// TotalRequests is the sum of Requests.
+	TotalRequests int64 `json:"total_requests"`
+	// Actions counts the actions performed per job id: a request that passed
+	// authentication and lookup and was answered 2xx (a no-op cancel counts;
+	// a refused retry does not). A lost response still counts: the action
+	// happened.
+	Actions map[int64]ActionCounts `json:"actions"`
+	// PlayVariables holds the variables of the last play of each job id.
+	PlayVariables map[int64][]Variable `json:"play_variables"`
+}
+
+// ActionCounts are the actions performed on one job.
+type ActionCounts struct {
+	Retry  int64 `json:"retry"`
+	Play   int64 `json:"play"`
+	Cancel int64 `json:"cancel"`
+	Erase  int64 `json:"erase"`
+}
+
+// Count returns the requests of one route template answered with code, or
+// with any code when code is 0.
+func (st Stats) Count(route string, code int) int64 {
+	if code != 0 {
+		return st.Requests[route][code]
+	}
+	var n int64
+	for _, v := range st.Requests[route] {
+		n += v
+	}
+	return n
+}
+
+// Routes lists the route templates that were requested, sorted.
+func (st Stats) Routes() []string { return slices.Sorted(maps.Keys(st.Requests)) }
+
+type action int
+
+const (
+	actionRetry action = iota
+	actionPlay
+	actionCancel
+	actionErase
+)
+
+// statsRecorder is the live counter. One mutex: each recording is a map
+// increment, and a snapshot copies everything at one instant, so a reader
+// never sees a request counted without its total.
+type statsRecorder struct {
+	mu       sync.Mutex
+	requests map[string]map[int]int64
+	total    int64
+	actions  map[int64]*ActionCounts
+	playVars map[int64][]Variable
+}
+
+func newStatsRecorder() *statsRecorder {
+	r := &statsRecorder{}
+	r.reset()
+	return r
+}
+
+func (r *statsRecorder) reset() {
+	r.mu.Lock()
+	r.requests = map[string]map[int]int64{}
+	r.total = 0
+	r.actions = map[int64]*ActionCounts{}
+	r.playVars = map[int64][]Variable{}
+	r.mu.Unlock()
+}
+
+func (r *statsRecorder) request(route string, code int) {
+	r.mu.Lock()
+	m := r.requests[route]
+	if m == nil {
+		m = map[int]int64{}
+		r.requests[route] = m
+	}
+	m[code]++
+	r.total++
+	r.mu.Unlock()
+}
+
+func (r *statsRecorder) action(jobID int64, a action, vars []Variable) {
+	r.mu.Lock()
+	c := r.actions[jobID]
+	if c == nil {
+		c = &ActionCounts{}
+		r.actions[jobID] = c
+	}
+	switch a {
+	case actionRetry:
+		c.Retry++
+	case actionPlay:
+		c.Play++
+		r.playVars[jobID] = append([]Variable{}, vars...)
+	case actionCancel:
+		c.Cancel++
+	case actionErase:
+		c.Erase++
+	}
+	r.mu.Unlock()
+}
+
+func (r *statsRecorder) snapshot() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Stats{
+		Requests:      make(map[string]map[int]int64, len(r.requests)),
+		TotalRequests: r.total,
+		Actions:       make(map[int64]ActionCounts, len(r.actions)),
+		PlayVariables: make(map[int64][]Variable, len(r.playVars)),
+	}
+	for k, v := range r.requests {
+		s.Requests[k] = maps.Clone(v)
+	}
+	for k, v := range r.actions {
+		s.Actions[k] = *v
+	}
+	for k, v := range r.playVars {
+		s.PlayVariables[k] = slices.Clone(v)
+	}
+	return s
+}
