@@ -291,11 +291,12 @@ func (p *Policy) Resolve(job gitlab.Job, now time.Time, readLog func() ([]byte, 
 	return r, nil
 }
 
-// RevisitAt says when a job that no rule matches now may be matched by a
-// rule that fits it in everything but age: the earliest time one of them
-// becomes old enough. The controller keeps such a job open in its scan
-// cursor (or requeues) instead of passing it by for good; ok is false when
-// age is not what stands in the way.
+// RevisitAt says when a rule that fits job in everything but age (log
+// pattern aside) becomes old enough: the earliest such time, over the rules
+// that are not old enough yet. A controller that found no rule for a job
+// (Resolve returned nil) keeps it open in its scan cursor, or requeues, until
+// then instead of passing it by for good (an Erase rule's minAgeSeconds after
+// a job finished, say); ok is false when age is not what stands in the way.
 func (p *Policy) RevisitAt(job gitlab.Job, now time.Time) (at time.Time, ok bool) {
 	for _, r := range p.rules {
 		if !r.fits(job) || r.oldEnough(job, now) {
