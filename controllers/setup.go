@@ -1,0 +1,54 @@
+/*
+Copyright 2026 The gitlab-job-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+
+package controllers
+
+import (
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/jobops-dev/gitlab-job-operator/internal/gitlab"
+)
+
+// Options configure the controllers.
+type Options struct {
+	// ConnectionRecheckInterval is how often a Ready connection is checked again.
+	ConnectionRecheckInterval time.Duration
+}
+
+// SetupAll registers every controller with the manager. They share one GitLab
+// client cache, so each connection has one client and one rate limiter.
+func SetupAll(mgr ctrl.Manager, opts Options) error {
+	if opts.ConnectionRecheckInterval == 0 {
+		opts.ConnectionRecheckInterval = 5 * time.Minute
+	}
+	conns := connections{client: mgr.GetClient(), secrets: mgr.GetAPIReader(), clients: gitlab.NewClients()}
+	if err := (&GitLabConnectionReconciler{
+		connections:     conns,
+		Recorder:        mgr.GetEventRecorder("gitlabconnection-controller"),
+		RecheckInterval: opts.ConnectionRecheckInterval,
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return (&JobActionReconciler{
+		connections: conns,
+		Recorder:    mgr.GetEventRecorder("jobaction-controller"),
+		Fresh:       mgr.GetAPIReader(),
+		Now:         time.Now,
+	}).SetupWithManager(mgr)
+}
