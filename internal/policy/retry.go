@@ -171,7 +171,8 @@ func BackoffSeconds(initial, factor, maxSeconds int64, n int) int64 {
 }
 
 // jittered turns seconds into a duration stretched by (1 + jitter), jitter
-// clamped to [0, MaxJitter), saturating rather than overflowing.
+// clamped to [0, MaxJitter), saturating rather than overflowing. The result is
+// at most a tenth longer than seconds (float rounding may reach the tenth).
 func jittered(seconds int64, jitter float64) time.Duration {
 	if !(jitter >= 0) { // also NaN
 		jitter = 0
