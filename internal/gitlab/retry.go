@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"github.com/go-logr/logr"
 )
 
 // retryPolicy decides which failed attempts are tried again and how long to
@@ -61,9 +61,9 @@ func (p retryPolicy) checkRetry(ctx context.Context, resp *http.Response, err er
 			attempt = info.snapshot().attempts
 			endpoint = info.endpoint
 		}
-		// V(1), and never headers or the URL: they may carry a token or
-		// a project path with a cursor.
-		logf.FromContext(ctx).V(1).Info("Retrying GitLab request",
+		// Only the caller's logger (no global fallback), at V(1), and never
+		// headers or the URL: they may carry a token or a cursor.
+		logr.FromContextOrDiscard(ctx).V(1).Info("Retrying GitLab request",
 			"method", method, "endpoint", endpoint, "attempt", attempt, "reason", why)
 	}
 	return retry, nil

@@ -4,8 +4,12 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 )
 
 func TestPOSTAnswered502IsSentExactlyOnce(t *testing.T) {
@@ -268,5 +272,43 @@ func TestBackoffGrowsAndIsBounded(t *testing.T) {
 	resp := &http.Response{Header: http.Header{"Retry-After": {"4"}}}
 	if d := p.backoff(0, 0, 0, resp); d < 4*time.Second || d > 4400*time.Millisecond {
 		t.Fatalf("Retry-After 4: backoff %s", d)
+	}
+}
+
+func TestRetriesAreLoggedAtV1ThroughTheContextLoggerWithoutSecrets(t *testing.T) {
+	f := newFake(t)
+	n := 0
+	f.handle("GET /api/v4/projects/{id}/jobs", func(w http.ResponseWriter, _ *http.Request) {
+		n++
+		if n == 1 {
+			writeMessage(w, 502, "502 Bad Gateway")
+			return
+		}
+		writeJSON(w, 200, []any{})
+	})
+	var lines []string
+	logger := funcr.New(func(prefix, args string) { lines = append(lines, prefix+" "+args) }, funcr.Options{Verbosity: 1})
+	ctx := logr.NewContext(context.Background(), logger)
+	if err := f.client(t).ListProjectJobs(ctx, "group/app", []string{"failed"}, func(Job) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], "Retrying GitLab request") || !strings.Contains(lines[0], "/api/v4/projects/:id/jobs") {
+		t.Fatalf("log = %q", lines)
+	}
+	for _, secret := range []string{testToken, "group", "Private-Token", "pagination"} {
+		if strings.Contains(lines[0], secret) {
+			t.Fatalf("log line carries %q: %s", secret, lines[0])
+		}
+	}
+
+	// At the default verbosity, nothing.
+	lines = nil
+	n = 0
+	quiet := funcr.New(func(prefix, args string) { lines = append(lines, args) }, funcr.Options{})
+	if err := f.client(t).ListProjectJobs(logr.NewContext(context.Background(), quiet), "7", nil, func(Job) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 0 {
+		t.Fatalf("logged at V(0): %q", lines)
 	}
 }
