@@ -6,6 +6,20 @@ import (
 	"sync"
 )
 
+// Provider hands out clients by connection. Controllers depend on it, so a
+// test can give them fakes instead of *Clients.
+type Provider interface {
+	// Get returns the client for cfg.Connection (see Clients.Get).
+	Get(cfg Config) (Client, error)
+	// JobTokenClient returns a client for a CI job token over the
+	// connection's transport (see Clients.JobTokenClient).
+	JobTokenClient(baseCfg Config, jobToken string) (JobTokenClient, error)
+	// Forget drops a deleted connection's client (see Clients.Forget).
+	Forget(connection string)
+}
+
+var _ Provider = (*Clients)(nil)
+
 // Clients caches one Client per GitLabConnection: one http.Client (TLS
 // settings, connection pool) and one rate limiter, shared by every
 // reconcile that uses the connection. A changed config (token rotated, CA

@@ -34,8 +34,9 @@ type Client interface {
 	RetryJob(ctx context.Context, project string, jobID int64) (*Job, error)
 	// PlayJob starts a manual job with optional variables.
 	PlayJob(ctx context.Context, project string, jobID int64, vars []Variable) (*Job, error)
-	// CancelJob cancels a job; GitLab answers with the job unchanged (and
-	// no error) when it cannot be canceled. force skips canceling.
+	// CancelJob cancels a job. GitLab answers with the job unchanged, and
+	// no error, when it cannot be canceled: check the returned Status.
+	// force asks GitLab to skip the canceling state.
 	CancelJob(ctx context.Context, project string, jobID int64, force bool) (*Job, error)
 	// EraseJob erases a finished job's log and artifacts.
 	EraseJob(ctx context.Context, project string, jobID int64) (*Job, error)

@@ -86,6 +86,8 @@ type Error struct {
 	cause error // for errors.Is (context.Canceled...); its text is never shown
 }
 
+// Error reads "gitlab METHOD /route/template: Class (HTTP n): message": it
+// names the call by its template and never holds a token or query string.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("gitlab")
@@ -268,7 +270,9 @@ func newError(err error, info *callInfo, secret string) error {
 		}
 	default:
 		e.Class = classifyTransport(err)
-		e.cause = err
+		// Keep the cause for errors.Is, minus url.Error's URL (and its
+		// query string), so even an unwrapped cause names no cursor.
+		e.cause = withoutURL(err)
 		e.Message = transportMessage(err)
 		if last.status != 0 && e.Class == Transient {
 			// The headers arrived but the body did not decode or was cut.
@@ -282,11 +286,15 @@ func newError(err error, info *callInfo, secret string) error {
 // transportMessage is the error text without the request URL, which
 // url.Error would repeat with its query string.
 func transportMessage(err error) string {
+	return withoutURL(err).Error()
+}
+
+func withoutURL(err error) error {
 	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
 	}
-	return err.Error()
+	return err
 }
 
 func redact(s, secret string) string {

@@ -267,3 +267,17 @@ func TestParseMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestCanceledCallKeepsContextCanceledReachable(t *testing.T) {
+	f := newFake(t)
+	f.handle("GET /api/v4/user", userHandler)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := f.client(t).CurrentUser(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want errors.Is context.Canceled", err)
+	}
+	if ClassOf(err) != Transient {
+		t.Fatalf("class = %q", ClassOf(err))
+	}
+}

@@ -42,6 +42,10 @@ func newHTTPClient(cfg Config) (*http.Client, error) {
 	// Only when the user explicitly set insecureSkipTLSVerify.
 	tlsCfg.InsecureSkipVerify = cfg.InsecureSkipTLSVerify //nolint:gosec // opt-in, documented on the API field
 	tr.TLSClientConfig = tlsCfg
+	// The default of 2 idle connections per host makes a busy operator
+	// (hundreds of actions a second on one instance) open and close a
+	// connection for most requests.
+	tr.MaxIdleConnsPerHost = 32
 
 	return &http.Client{
 		Transport: &transport{next: tr, limiter: newLimiter(cfg), connection: cfg.Connection},
