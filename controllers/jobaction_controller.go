@@ -99,6 +99,9 @@ func (r *JobActionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		}
 		return ctrl.Result{RequeueAfter: retryDelay(se)}, nil
 	}
+	if finished(ja) {
+		return r.expire(ctx, ja)
+	}
 	return result, stepErr
 }
 
@@ -115,8 +118,10 @@ func (r *JobActionReconciler) step(ctx context.Context, ja *civ1alpha1.JobAction
 	switch {
 	case ja.Status.IntentTime == nil:
 		err = a.act(ctx, w)
+		result.RequeueAfter = pollDelay(0) // for a followed result
 	case ja.Status.ActionTime == nil:
 		err = a.resume(ctx)
+		result.RequeueAfter = pollDelay(0)
 	default:
 		result, err = a.follow(ctx)
 	}

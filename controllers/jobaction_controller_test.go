@@ -1,0 +1,285 @@
+/*
+Copyright 2026 The gitlab-job-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+
+package controllers_test
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
+	"github.com/jobops-dev/gitlab-job-operator/internal/gitlabsim"
+)
+
+var _ = Describe("GitLabConnection", func() {
+	It("is Ready with the token's user", func() {
+		w := newWorld()
+		var conn civ1alpha1.GitLabConnection
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "gitlab"}, &conn)).To(Succeed())
+		Expect(conn.Status.Username).To(Equal("operator"))
+		Expect(conn.Status.ObservedGeneration).To(Equal(conn.Generation))
+		Expect(conn.Status.LastCheckTime).NotTo(BeNil())
+	})
+
+	It("says Unauthorized for a token GitLab refuses, once", func() {
+		w := newWorld()
+		w.secret("bad-token", map[string]string{"token": "glpat-wrong"})
+		w.connection("bad", "bad-token")
+		Eventually(func(g Gomega) {
+			g.Expect(w.connectionReady("bad")).To(HaveField("Reason", civ1alpha1.ReasonUnauthorized))
+		}).Should(Succeed())
+		Consistently(func() int { return len(events(w.ns, "bad")) }, 2*time.Second).Should(Equal(1))
+	})
+
+	It("waits for a missing Secret and becomes Ready when it appears", func() {
+		w := newWorld()
+		w.connection("later", "later-token")
+		Eventually(func(g Gomega) {
+			g.Expect(w.connectionReady("later")).To(HaveField("Reason", civ1alpha1.ReasonSecretNotFound))
+		}).Should(Succeed())
+		w.secret("later-token", map[string]string{"other": "x"})
+		Eventually(func(g Gomega) {
+			g.Expect(w.connectionReady("later")).To(HaveField("Reason", civ1alpha1.ReasonSecretKeyMissing))
+		}).Should(Succeed())
+		var s corev1.Secret
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "later-token"}, &s)).To(Succeed())
+		s.Data["token"] = []byte(operatorToken + "\n")
+		Expect(k8s.Update(ctx, &s)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(w.connectionReady("later")).To(HaveField("Reason", civ1alpha1.ReasonSucceeded))
+		}).Should(Succeed())
+	})
+
+	It("says Unreachable when nothing listens", func() {
+		w := newWorld()
+		conn := &civ1alpha1.GitLabConnection{Spec: civ1alpha1.GitLabConnectionSpec{
+			URL: "http://127.0.0.1:1", TokenSecretRef: civ1alpha1.TokenSecretReference{Name: "gitlab-token"}, TimeoutSeconds: 2}}
+		conn.Name, conn.Namespace = "nowhere", w.ns
+		Expect(k8s.Create(ctx, conn)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(w.connectionReady("nowhere")).To(HaveField("Reason", civ1alpha1.ReasonUnreachable))
+		}).Should(Succeed())
+	})
+})
+
+var _ = Describe("JobAction", func() {
+	var w *world
+	BeforeEach(func() { w = newWorld() })
+
+	It("retries a failed job by id, follows the new job and completes when it succeeds", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "rspec", Status: "failed", FailureReason: "runner_system_failure"})
+		target := p.Jobs[0].ID
+		ja := w.action("retry", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, JobID: target})
+
+		var newID int64
+		Eventually(func(g Gomega) {
+			got := &civ1alpha1.JobAction{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(ja), got)).To(Succeed())
+			g.Expect(got.Status.ResultJob).NotTo(BeNil())
+			newID = got.Status.ResultJob.ID
+			g.Expect(findTrue(got.Status.Conditions, civ1alpha1.ConditionProgressing)).To(HaveField("Reason", civ1alpha1.ReasonWaitingForResult))
+		}).Should(Succeed())
+		Expect(newID).To(BeNumerically(">", target))
+		_, err := sim.SetJobStatus(newID, "running", "")
+		Expect(err).NotTo(HaveOccurred())
+		_, err = sim.SetJobStatus(newID, "success", "")
+		Expect(err).NotTo(HaveOccurred())
+
+		got := waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonJobSucceeded)
+		Expect(got.Status.TargetJob).To(HaveField("ID", target))
+		Expect(got.Status.TargetJob).To(HaveField("Name", "rspec"))
+		Expect(got.Status.ResultJob).To(HaveField("Status", "success"))
+		Expect(got.Status.CompletionTime).NotTo(BeNil())
+		Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+		Expect(actions(target).Retry).To(Equal(int64(1)))
+	})
+
+	It("fails with JobFailed and GitLab's failure reason when the new job fails", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "rspec", Status: "failed"})
+		ja := w.action("retry", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, PipelineID: p.ID, JobName: "rspec"})
+		Eventually(func() int64 { return sim.Stats().Actions[p.Jobs[0].ID].Retry }).Should(Equal(int64(1)))
+		newer, ok := sim.LatestAttempt(p.ID, "rspec")
+		Expect(ok).To(BeTrue())
+		_, err := sim.SetJobStatus(newer.ID, "failed", "script_failure")
+		Expect(err).NotTo(HaveOccurred())
+		got := waitFor(ja, civ1alpha1.ConditionFailed, civ1alpha1.ReasonJobFailed)
+		Expect(findTrue(got.Status.Conditions, civ1alpha1.ConditionFailed).Message).To(ContainSubstring("script_failure"))
+	})
+
+	It("plays a manual job found by ref and name, with variables from a literal and a Secret, never copying values", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "deploy-prod", When: "manual"})
+		w.secret("deploy", map[string]string{"key": "s3cr3t-deploy-key"})
+		follow := false
+		ja := w.action("play", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionPlay, Ref: "main", JobName: "deploy-prod",
+			FollowResult: &follow,
+			Variables: []civ1alpha1.PlayVariable{{Key: "REASON", Value: "literal-value-42"},
+				{Key: "KEY", ValueFrom: &civ1alpha1.VariableSource{SecretKeyRef: civ1alpha1.SecretKeySelector{Name: "deploy", Key: "key"}}}}})
+		got := waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		Expect(got.Status.ResultJob).To(HaveField("Status", "pending"))
+		Expect(sim.Stats().PlayVariables[p.Jobs[0].ID]).To(ConsistOf(
+			gitlabsim.Variable{Key: "REASON", Value: "literal-value-42"}, gitlabsim.Variable{Key: "KEY", Value: "s3cr3t-deploy-key"}))
+		Expect(actions(p.Jobs[0].ID).Play).To(Equal(int64(1)))
+
+		status, err := yamlOf(got.Status)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(status).NotTo(ContainSubstring("s3cr3t-deploy-key"))
+		for _, e := range events(w.ns, "play") {
+			Expect(e.Note).NotTo(ContainSubstring("s3cr3t-deploy-key"))
+		}
+		Expect(logBuffer.String()).NotTo(ContainSubstring("s3cr3t-deploy-key"))
+		Expect(logBuffer.String()).NotTo(ContainSubstring(operatorToken))
+	})
+
+	It("waits for a variable's Secret and plays when it appears", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "deploy", When: "manual"})
+		follow := false
+		ja := w.action("play", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionPlay, JobID: p.Jobs[0].ID, FollowResult: &follow,
+			Variables: []civ1alpha1.PlayVariable{{Key: "KEY", ValueFrom: &civ1alpha1.VariableSource{SecretKeyRef: civ1alpha1.SecretKeySelector{Name: "later", Key: "key"}}}}})
+		waitFor(ja, civ1alpha1.ConditionProgressing, civ1alpha1.ReasonSecretNotFound)
+		Expect(actions(p.Jobs[0].ID).Play).To(BeZero())
+		w.secret("later", map[string]string{"key": "v"})
+		waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+	})
+
+	It("cancels a running job and completes on GitLab's answer", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "integration", Status: "running"})
+		gets := sim.Stats().Count("GET /api/v4/projects/:id/jobs/:job_id", 0)
+		ja := w.action("cancel", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionCancel, JobID: p.Jobs[0].ID})
+		got := waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		Expect(got.Status.ResultJob.Status).To(BeElementOf("canceling", "canceled"))
+		Expect(actions(p.Jobs[0].ID).Cancel).To(Equal(int64(1)))
+		Expect(sim.Stats().Count("GET /api/v4/projects/:id/jobs/:job_id", 0)).To(Equal(gets),
+			"a Cancel by job id needs no request but the cancel itself")
+	})
+
+	It("erases a finished job", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "build", Status: "success", Trace: "log", Artifacts: true})
+		ja := w.action("erase", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionErase, JobID: p.Jobs[0].ID})
+		waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		job, _ := sim.Job(p.Jobs[0].ID)
+		Expect(job.TraceSize).To(BeZero())
+	})
+
+	It("retries a trigger job found by pipeline and name", func() {
+		p, err := sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: w.project.ID, Ref: "main",
+			Bridges: []gitlabsim.BridgeSpec{{Name: "trigger-downstream", Status: "failed"}}})
+		Expect(err).NotTo(HaveOccurred())
+		follow := false
+		ja := w.action("retry-bridge", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, PipelineID: p.ID,
+			JobName: "trigger-downstream", FollowResult: &follow})
+		got := waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		Expect(got.Status.TargetJob.Bridge).To(BeTrue())
+		Expect(actions(p.Bridges[0].ID).Retry).To(Equal(int64(1)))
+	})
+
+	DescribeTable("fails with a specific reason when GitLab refuses, with one event and no retry",
+		func(job gitlabsim.JobSpec, action civ1alpha1.ActionType, reason string) {
+			p := w.pipeline(job)
+			id := p.Jobs[0].ID
+			ja := w.action("refused", civ1alpha1.JobActionSpec{Action: action, JobID: id})
+			got := waitFor(ja, civ1alpha1.ConditionFailed, reason)
+			Expect(findTrue(got.Status.Conditions, civ1alpha1.ConditionFailed).Message).To(ContainSubstring("job %d", id))
+			before := sim.Stats().TotalRequests
+			Consistently(func() int64 { return sim.Stats().TotalRequests - before }, 3*time.Second).Should(BeNumerically("<=", 1))
+			warnings := 0
+			for _, e := range events(w.ns, "refused") {
+				if e.Type == corev1.EventTypeWarning {
+					warnings++
+				}
+			}
+			Expect(warnings).To(Equal(1))
+		},
+		Entry("retry of a running job", gitlabsim.JobSpec{Name: "a", Status: "running"}, civ1alpha1.ActionRetry, civ1alpha1.ReasonNotRetryable),
+		Entry("play of a job that is not manual", gitlabsim.JobSpec{Name: "a", Status: "failed"}, civ1alpha1.ActionPlay, civ1alpha1.ReasonUnplayable),
+		Entry("erase of a running job", gitlabsim.JobSpec{Name: "a", Status: "running"}, civ1alpha1.ActionErase, civ1alpha1.ReasonNotErasable),
+	)
+
+	It("fails with JobNotFound for an unknown job id and ProjectNotFound for an unknown project", func() {
+		ja := w.action("nojob", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionCancel, JobID: 999999})
+		waitFor(ja, civ1alpha1.ConditionFailed, civ1alpha1.ReasonJobNotFound)
+		ja = w.action("noproject", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionCancel, JobID: 1, Project: "nobody/nothing"})
+		waitFor(ja, civ1alpha1.ConditionFailed, civ1alpha1.ReasonProjectNotFound)
+		ja = w.action("noname", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, Ref: "main", JobName: "does-not-exist"})
+		waitFor(ja, civ1alpha1.ConditionFailed, civ1alpha1.ReasonJobNotFound)
+	})
+
+	It("waits for a missing connection without calling GitLab, then acts", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "a", Status: "running"})
+		ja := &civ1alpha1.JobAction{Spec: civ1alpha1.JobActionSpec{ConnectionRef: civ1alpha1.ConnectionReference{Name: "later"},
+			Project: w.project.PathWithNamespace, Action: civ1alpha1.ActionCancel, JobID: p.Jobs[0].ID}}
+		ja.Name, ja.Namespace = "waiting", w.ns
+		Expect(k8s.Create(ctx, ja)).To(Succeed())
+		waitFor(ja, civ1alpha1.ConditionProgressing, civ1alpha1.ReasonConnectionNotFound)
+		w.connection("later", "gitlab-token")
+		waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		Expect(actions(p.Jobs[0].ID).Cancel).To(Equal(int64(1)))
+	})
+
+	It("deletes itself ttlSecondsAfterFinished after it finishes", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "a", Status: "running"})
+		ttl := int32(1)
+		ja := w.action("ttl", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionCancel, JobID: p.Jobs[0].ID, TTLSecondsAfterFinished: &ttl})
+		Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(ja), &civ1alpha1.JobAction{}) }).
+			Should(MatchError(ContainSubstring("not found")))
+	})
+})
+
+var _ = Describe("JobAction exactly once", func() {
+	var w *world
+	BeforeEach(func() { w = newWorld() })
+	AfterEach(func() { sim.ClearFaults() })
+
+	DescribeTable("adopts an action whose response was lost instead of calling again",
+		func(job gitlabsim.JobSpec, action civ1alpha1.ActionType, route string, count func(gitlabsim.ActionCounts) int64) {
+			p := w.pipeline(job)
+			id := p.Jobs[0].ID
+			Expect(sim.SetFaults(gitlabsim.Faults{LoseResponseRate: 1, Count: 1, Routes: []string{route}})).To(Succeed())
+			follow := false
+			ja := w.action("lost", civ1alpha1.JobActionSpec{Action: action, JobID: id, FollowResult: &follow})
+			got := waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+			Expect(count(actions(id))).To(Equal(int64(1)))
+			Expect(sim.Stats().Count(route, 502)).To(Equal(int64(1)), "the lost response was injected")
+			Expect(got.Status.IntentTime).NotTo(BeNil())
+			Consistently(func() int64 { return count(actions(id)) }, time.Second).Should(Equal(int64(1)))
+		},
+		Entry("retry", gitlabsim.JobSpec{Name: "a", Status: "failed"}, civ1alpha1.ActionRetry,
+			"POST /api/v4/projects/:id/jobs/:job_id/retry", func(c gitlabsim.ActionCounts) int64 { return c.Retry }),
+		Entry("play", gitlabsim.JobSpec{Name: "a", When: "manual"}, civ1alpha1.ActionPlay,
+			"POST /api/v4/projects/:id/jobs/:job_id/play", func(c gitlabsim.ActionCounts) int64 { return c.Play }),
+		Entry("cancel", gitlabsim.JobSpec{Name: "a", Status: "running"}, civ1alpha1.ActionCancel,
+			"POST /api/v4/projects/:id/jobs/:job_id/cancel", func(c gitlabsim.ActionCounts) int64 { return c.Cancel }),
+		Entry("erase", gitlabsim.JobSpec{Name: "a", Status: "failed", Trace: "log"}, civ1alpha1.ActionErase,
+			"POST /api/v4/projects/:id/jobs/:job_id/erase", func(c gitlabsim.ActionCounts) int64 { return c.Erase }),
+	)
+
+	It("calls once through a storm of 5xx on the action, retrying only after GitLab says it did not happen", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "a", Status: "failed"})
+		id := p.Jobs[0].ID
+		route := "POST /api/v4/projects/:id/jobs/:job_id/retry"
+		Expect(sim.SetFaults(gitlabsim.Faults{ErrorRate: 1, ErrorStatus: 503, Count: 2, Routes: []string{route}})).To(Succeed())
+		follow := false
+		ja := w.action("storm", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, JobID: id, FollowResult: &follow})
+		waitFor(ja, civ1alpha1.ConditionProgressing, civ1alpha1.ReasonGitLabUnavailable)
+		waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		Expect(actions(id).Retry).To(Equal(int64(1)))
+		Expect(sim.Stats().Count(route, 503)).To(Equal(int64(2)))
+	})
+})
