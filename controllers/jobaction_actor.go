@@ -70,9 +70,9 @@ func (a *actor) act(ctx context.Context, w *statusWriter) error {
 // happened, adopts it if so, and calls only if not.
 func (a *actor) resume(ctx context.Context) error {
 	target := a.ja.Status.TargetJob
-	done, err := a.happened(ctx, target)
+	done, err := happened(ctx, a.gl, a.ja.Spec.Project, a.ja.Spec.Action, target)
 	if err != nil {
-		return err
+		return gitlabFailure(err, a.describe(target.ID))
 	}
 	if done != nil {
 		logf.FromContext(ctx).Info("Adopting an action GitLab already performed", "job", target.ID, "resultJob", done.ID)
@@ -90,19 +90,7 @@ func (a *actor) resume(ctx context.Context) error {
 // call makes the one mutating request. internal/gitlab never resends it: a
 // lost answer comes back as a Transient error and the next pass resumes.
 func (a *actor) call(ctx context.Context, jobID int64, vars []gitlab.Variable) error {
-	project := a.ja.Spec.Project
-	var job *gitlab.Job
-	var err error
-	switch a.ja.Spec.Action {
-	case civ1alpha1.ActionRetry:
-		job, err = a.gl.RetryJob(ctx, project, jobID)
-	case civ1alpha1.ActionPlay:
-		job, err = a.gl.PlayJob(ctx, project, jobID, vars)
-	case civ1alpha1.ActionCancel:
-		job, err = a.gl.CancelJob(ctx, project, jobID, a.ja.Spec.Force)
-	case civ1alpha1.ActionErase:
-		job, err = a.gl.EraseJob(ctx, project, jobID)
-	}
+	job, err := perform(ctx, a.gl, a.ja.Spec.Project, a.ja.Spec.Action, jobID, vars, a.ja.Spec.Force)
 	if err != nil {
 		return gitlabFailure(err, a.describe(jobID))
 	}
@@ -135,7 +123,7 @@ func (a *actor) accepted(job *gitlab.Job) {
 // follow polls the resulting job until it finishes.
 func (a *actor) follow(ctx context.Context) (ctrl.Result, error) {
 	result := a.ja.Status.ResultJob
-	job, err := a.currentJob(ctx, result)
+	job, err := currentJob(ctx, a.gl, a.ja.Spec.Project, result)
 	if err != nil {
 		return ctrl.Result{}, gitlabFailure(err, a.describe(result.ID))
 	}

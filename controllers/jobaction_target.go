@@ -76,93 +76,12 @@ func (a *actor) resolveTarget(ctx context.Context) (*gitlab.Job, error) {
 	}
 }
 
-// happened asks GitLab whether the action on target already took effect, and
-// returns the resulting job if so: a retried job has a newer attempt of the same
-// name in its pipeline; a played job is no longer manual; a canceled job is
-// canceling or canceled; an erased job has erased_at.
-func (a *actor) happened(ctx context.Context, target *civ1alpha1.JobSummary) (*gitlab.Job, error) {
-	job, err := a.currentJob(ctx, target)
-	if err != nil {
-		return nil, gitlabFailure(err, a.describe(target.ID))
-	}
-	switch a.ja.Spec.Action {
-	case civ1alpha1.ActionRetry:
-		return a.newerAttempt(ctx, job)
-	case civ1alpha1.ActionPlay:
-		if job.Status != "manual" && job.Status != "scheduled" {
-			return job, nil
-		}
-	case civ1alpha1.ActionCancel:
-		if job.Status == "canceling" || job.Status == "canceled" {
-			return job, nil
-		}
-	case civ1alpha1.ActionErase:
-		if job.ErasedAt != nil {
-			return job, nil
-		}
-	}
-	return nil, nil
-}
-
-// newerAttempt returns the first attempt of job's name made after job in its
-// pipeline (include_retried shows older attempts), or nil.
-func (a *actor) newerAttempt(ctx context.Context, job *gitlab.Job) (*gitlab.Job, error) {
-	var attempts []gitlab.Job
-	var err error
-	if job.Bridge {
-		attempts, err = a.gl.ListPipelineBridges(ctx, a.ja.Spec.Project, job.PipelineID)
-	} else {
-		attempts, err = a.gl.ListPipelineJobs(ctx, a.ja.Spec.Project, job.PipelineID, true)
-	}
-	if err != nil {
-		return nil, gitlabFailure(err, fmt.Sprintf("pipeline %d of project %s", job.PipelineID, a.ja.Spec.Project))
-	}
-	var next *gitlab.Job
-	for i := range attempts {
-		if at := &attempts[i]; at.Name == job.Name && at.ID > job.ID && (next == nil || at.ID < next.ID) {
-			next = at
-		}
-	}
-	return next, nil
-}
-
-// currentJob reads a job as GitLab has it now. A trigger job is not served by
-// GET /jobs/:id; it is found in its pipeline's bridges.
-func (a *actor) currentJob(ctx context.Context, s *civ1alpha1.JobSummary) (*gitlab.Job, error) {
-	if !s.Bridge {
-		return a.gl.GetJob(ctx, a.ja.Spec.Project, s.ID)
-	}
-	bridges, err := a.gl.ListPipelineBridges(ctx, a.ja.Spec.Project, s.PipelineID)
-	if err != nil {
-		return nil, err
-	}
-	for i := range bridges {
-		if bridges[i].ID == s.ID {
-			return &bridges[i], nil
-		}
-	}
-	return nil, &gitlab.Error{Class: gitlab.NotFound, StatusCode: 404, Message: "404 Not found"}
-}
-
-// variables resolves Play variables, reading Secret values by name. Values live
-// only in memory for the call: never in status, events or logs.
+// variables resolves the Play variables of the JobAction.
 func (a *actor) variables(ctx context.Context) ([]gitlab.Variable, error) {
 	if a.ja.Spec.Action != civ1alpha1.ActionPlay {
 		return nil, nil
 	}
-	vars := make([]gitlab.Variable, 0, len(a.ja.Spec.Variables))
-	for _, v := range a.ja.Spec.Variables {
-		value := v.Value
-		if v.ValueFrom != nil {
-			ref := v.ValueFrom.SecretKeyRef
-			var err error
-			if value, err = a.secretValue(ctx, a.ja.Namespace, ref.Name, ref.Key); err != nil {
-				return nil, err
-			}
-		}
-		vars = append(vars, gitlab.Variable{Key: v.Key, Value: value})
-	}
-	return vars, nil
+	return a.variableValues(ctx, a.ja.Namespace, a.ja.Spec.Variables)
 }
 
 // checkRequester proves who asks with the CI job's own token: the job must be
