@@ -40,7 +40,7 @@ func (s *Server) actionOn(w http.ResponseWriter, r *http.Request, p principal, i
 	if fail == nil {
 		j, fail = s.buildFor(pr, id, bridges)
 	}
-	var out any
+	var out []byte
 	var code int
 	if fail == nil {
 		var res *job
@@ -54,7 +54,7 @@ func (s *Server) actionOn(w http.ResponseWriter, r *http.Request, p principal, i
 		fail(w)
 		return
 	}
-	writeJSON(w, code, out)
+	writeRawJSON(w, code, out)
 }
 
 // POST /projects/:id/jobs/:job_id/cancel: 201 with the job, changed or not.

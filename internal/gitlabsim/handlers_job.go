@@ -40,7 +40,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, p principal) {
 	}
 	out := rd.job(j)
 	s.st.mu.RUnlock()
-	writeJSON(w, http.StatusOK, out)
+	writeRawJSON(w, http.StatusOK, out)
 }
 
 // GET /projects/:id/jobs/:job_id/trace: the raw log as text/plain, streamed;
@@ -87,7 +87,7 @@ func (s *Server) jobTokenJob(w http.ResponseWriter, r *http.Request, p principal
 	s.st.mu.RLock()
 	out := rd.job(p.job)
 	s.st.mu.RUnlock()
-	writeJSON(w, http.StatusOK, out)
+	writeRawJSON(w, http.StatusOK, out)
 }
 
 type apiAgentProject struct {
@@ -187,7 +187,7 @@ func (s *Server) allowedAgents(w http.ResponseWriter, r *http.Request, p princip
 		if name, ok := roleNames[j.project.roleOf(j.user)]; ok {
 			roles = append(roles, name)
 		}
-		out.User = &apiAgentUser{apiUser: rd.user(j.user), RolesInProject: roles}
+		out.User = &apiAgentUser{apiUser: rd.apiUser(j.user), RolesInProject: roles}
 	}
 	if j.environment != "" {
 		tier := j.environmentTier
@@ -222,7 +222,7 @@ type apiCurrentUser struct {
 func (s *Server) currentUser(w http.ResponseWriter, r *http.Request, p principal) {
 	u := p.user // personal tokens only reach here, and their user is immutable
 	out := apiCurrentUser{
-		apiUser: s.renderer(r).user(u), Email: u.email, CommitEmail: u.email, IsAdmin: u.admin,
+		apiUser: s.renderer(r).apiUser(u), Email: u.email, CommitEmail: u.email, IsAdmin: u.admin,
 		CanCreateGroup: true, CanCreateProject: true, ConfirmedAt: jsTime(u.createdAt), Identities: []any{},
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -85,10 +85,13 @@ func (s *Server) listProjectJobs(w http.ResponseWriter, r *http.Request, p princ
 	} else if skip, ok := offsetWindow(lq.page, lq.perPage); ok {
 		ids, more = pr.idx.page(lq.scope, 0, skip, lq.perPage)
 	}
-	items := make([]any, 0, len(ids))
+	page := make([]*job, 0, len(ids))
 	for _, id := range ids {
-		items = append(items, rd.job(s.st.jobs[id]))
+		page = append(page, s.st.jobs[id])
 	}
+	buf := getPageBuf()
+	defer putPageBuf(buf)
+	*buf = rd.appendJobs(*buf, page)
 	s.st.mu.RUnlock()
 
 	if lq.keyset {
@@ -100,7 +103,7 @@ func (s *Server) listProjectJobs(w http.ResponseWriter, r *http.Request, p princ
 	} else {
 		setOffsetHeaders(w, rd.base, r, lq.page, lq.perPage, more, -1)
 	}
-	writeJSON(w, http.StatusOK, items)
+	writeRawJSON(w, http.StatusOK, *buf)
 }
 
 // pipelineFor resolves :pipeline_id within the project; the caller holds the
@@ -172,12 +175,11 @@ func (s *Server) listPipelineMembers(w http.ResponseWriter, r *http.Request, p p
 		matched = append(matched, j)
 	}
 	page, more := paginateSlice(matched, lq.page, lq.perPage)
-	items := make([]any, 0, len(page))
-	for _, j := range page {
-		items = append(items, rd.job(j))
-	}
+	buf := getPageBuf()
+	defer putPageBuf(buf)
+	*buf = rd.appendJobs(*buf, page)
 	s.st.mu.RUnlock()
 
 	setOffsetHeaders(w, rd.base, r, lq.page, lq.perPage, more, len(matched))
-	writeJSON(w, http.StatusOK, items)
+	writeRawJSON(w, http.StatusOK, *buf)
 }

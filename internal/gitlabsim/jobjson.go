@@ -1,16 +1,23 @@
 package gitlabsim
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// The JSON shapes of GitLab's API entities (Entities::Ci::Job, ::Bridge,
-// ::UserBasic, ::PipelineBasic). Field presence matters to clients: a
-// pointer without omitempty renders null ("not yet"), omitempty renders
-// nothing ("does not apply"), so each field below says which it is.
+// The JSON of GitLab's API entities (Entities::Ci::Job, ::Bridge,
+// ::UserBasic, ::PipelineBasic, ::Commit).
+//
+// The job object is written by hand (appendJob) rather than through
+// encoding/json: a list page is mostly job objects, reflection-based
+// encoding was most of a request's cost, and writing it out also makes
+// presence explicit, field by field: null ("not yet"), absent ("does not
+// apply") or set. The nested entities (user, pipeline, commit) keep their
+// structs; they are marshalled once per response and spliced in.
 
 // jsTime renders GitLab's timestamps: UTC, ISO-8601, milliseconds.
 type jsTime time.Time
@@ -18,25 +25,37 @@ type jsTime time.Time
 const timeLayout = "2006-01-02T15:04:05.000Z"
 
 func (t jsTime) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(t).UTC().Format(timeLayout) + `"`), nil
+	b := make([]byte, 0, len(timeLayout)+2)
+	return appendTime(b, time.Time(t)), nil
 }
 
-func ptime(t time.Time) *jsTime {
-	if t.IsZero() {
-		return nil
+// appendTime writes a quoted timestamp. It formats the digits itself:
+// time.AppendFormat was the largest cost of rendering a page of jobs.
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		b = append(b, '"')
+		b = t.AppendFormat(b, timeLayout)
+		return append(b, '"')
 	}
-	v := jsTime(t)
-	return &v
+	h, mi, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	return append(b, '"',
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.',
+		byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z', '"')
 }
 
 // seconds renders a duration as GitLab does: seconds, as a float with
 // millisecond precision.
-func seconds(d time.Duration) *float64 {
+func seconds(d time.Duration) float64 {
 	if d < 0 {
 		d = 0
 	}
-	v := math.Round(d.Seconds()*1000) / 1000
-	return &v
+	return math.Round(d.Seconds()*1000) / 1000
 }
 
 type apiCommit struct {
@@ -84,47 +103,6 @@ type apiUser struct {
 	Bot          bool    `json:"bot"`
 }
 
-type apiJobProject struct {
-	CIJobTokenScopeEnabled bool `json:"ci_job_token_scope_enabled"`
-}
-
-// apiJobBase holds the fields builds and bridges share (Entities::Ci::JobBasic).
-type apiJobBase struct {
-	ID             int64       `json:"id"`
-	Status         string      `json:"status"`
-	Stage          string      `json:"stage"`
-	Name           string      `json:"name"`
-	Ref            string      `json:"ref"`
-	Tag            bool        `json:"tag"`
-	Coverage       *float64    `json:"coverage"`
-	AllowFailure   bool        `json:"allow_failure"`
-	CreatedAt      jsTime      `json:"created_at"`
-	StartedAt      *jsTime     `json:"started_at"`
-	FinishedAt     *jsTime     `json:"finished_at"`
-	ErasedAt       *jsTime     `json:"erased_at"`
-	Duration       *float64    `json:"duration"`
-	QueuedDuration *float64    `json:"queued_duration"`
-	User           *apiUser    `json:"user"`
-	Commit         apiCommit   `json:"commit"`
-	Pipeline       apiPipeline `json:"pipeline"`
-	// FailureReason is absent unless the job failed.
-	FailureReason string        `json:"failure_reason,omitempty"`
-	WebURL        string        `json:"web_url"`
-	Project       apiJobProject `json:"project"`
-}
-
-type apiArtifact struct {
-	FileType   string `json:"file_type"`
-	Size       int64  `json:"size"`
-	Filename   string `json:"filename"`
-	FileFormat string `json:"file_format"`
-}
-
-type apiArtifactsFile struct {
-	Filename string `json:"filename"`
-	Size     int64  `json:"size"`
-}
-
 type apiRunner struct {
 	ID          int64  `json:"id"`
 	Description string `json:"description"`
@@ -138,125 +116,324 @@ type apiRunner struct {
 	Status      string `json:"status"`
 }
 
-// apiBuild is Entities::Ci::Job.
-type apiBuild struct {
-	apiJobBase
-	// ArtifactsFile is absent unless an archive exists.
-	ArtifactsFile     *apiArtifactsFile `json:"artifacts_file,omitempty"`
-	Artifacts         []apiArtifact     `json:"artifacts"`
-	ArtifactsExpireAt *jsTime           `json:"artifacts_expire_at"`
-	TagList           []string          `json:"tag_list"`
-	Runner            *apiRunner        `json:"runner"`
-	RunnerManager     *struct{}         `json:"runner_manager"`
-	Archived          bool              `json:"archived"`
-}
-
-// apiBridge is Entities::Ci::Bridge: no artifacts, runner or tag_list.
-type apiBridge struct {
-	apiJobBase
-	DownstreamPipeline *apiPipeline `json:"downstream_pipeline"`
-}
-
-// simRunner is the one runner that "runs" every started build.
-var simRunner = apiRunner{
+// simRunnerJSON is the one runner that "runs" every started build.
+var simRunnerJSON = mustMarshal(apiRunner{
 	ID: 1, Description: "gitlab-sim runner", IPAddress: "127.0.0.1", Active: true,
 	IsShared: true, RunnerType: "instance_type", Name: "gitlab-runner", Online: true, Status: "online",
-}
+})
 
-type renderer struct {
-	base string // e.g. http://127.0.0.1:8929, no trailing slash
-	now  time.Time
-}
-
-func (r renderer) user(u *user) *apiUser {
-	if u == nil {
-		return nil
-	}
-	return &apiUser{
-		ID: u.id, Username: u.username, Name: u.name, State: "active",
-		AvatarURL: "https://www.gravatar.com/avatar/" + fakeSHA(u.username)[:32] + "?s=80&d=identicon",
-		WebURL:    r.base + "/" + u.username, CreatedAt: jsTime(u.createdAt),
-	}
-}
-
-func (r renderer) pipeline(pl *pipeline) apiPipeline {
-	return apiPipeline{
-		ID: pl.id, IID: pl.iid, ProjectID: pl.project.id, SHA: pl.sha, Ref: pl.ref,
-		Status: pl.status(), Source: pl.source, CreatedAt: jsTime(pl.createdAt),
-		UpdatedAt: jsTime(pl.updatedAt), WebURL: r.base + "/" + pl.project.path + "/-/pipelines/" + itoa(pl.id),
-	}
-}
-
-func (r renderer) commit(pl *pipeline) apiCommit {
-	title := "Simulated commit on " + pl.ref
-	return apiCommit{
-		ID: pl.sha, ShortID: pl.sha[:8], CreatedAt: jsTime(pl.createdAt.Add(-time.Minute)),
-		Title: title, Message: title + "\n", AuthorName: "Sim Author", AuthorEmail: "author@example.com",
-	}
-}
-
-func (r renderer) common(j *job) apiJobBase {
-	b := apiJobBase{
-		ID: j.id, Status: j.status, Stage: j.stage, Name: j.name, Ref: j.pipeline.ref,
-		Tag: j.pipeline.tag, Coverage: j.coverage, AllowFailure: j.allowFailure,
-		CreatedAt: jsTime(j.createdAt), StartedAt: ptime(j.startedAt), FinishedAt: ptime(j.finishedAt),
-		ErasedAt: ptime(j.erasedAt), User: r.user(j.user), Commit: r.commit(j.pipeline),
-		Pipeline: r.pipeline(j.pipeline), WebURL: r.base + "/" + j.project.path + "/-/jobs/" + itoa(j.id),
-	}
-	if j.status == StatusFailed {
-		b.FailureReason = j.reason
-	}
-	// duration runs from start to finish, or to now while the job runs.
-	if !j.startedAt.IsZero() {
-		end := j.finishedAt
-		if end.IsZero() {
-			end = r.now
-		}
-		b.Duration = seconds(end.Sub(j.startedAt))
-	}
-	// queued_duration runs from queueing to start, or to now while queued.
-	if !j.queuedAt.IsZero() {
-		end := j.startedAt
-		if end.IsZero() {
-			end = r.now
-		}
-		b.QueuedDuration = seconds(end.Sub(j.queuedAt))
+func mustMarshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only for package-level constants of our own types
 	}
 	return b
 }
 
-// job renders a build or a bridge.
-func (r renderer) job(j *job) any {
-	if !j.isBuild() {
-		out := apiBridge{apiJobBase: r.common(j)}
-		if j.downstream != nil {
-			d := r.pipeline(j.downstream)
-			out.DownstreamPipeline = &d
+// marshal encodes our own entity types, which cannot fail; a failure would
+// be a bug, rendered as null rather than a broken document.
+func marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte("null")
+	}
+	return b
+}
+
+// renderer renders the entities of one response, at one instant (durations
+// of running jobs count to now). Jobs of a page mostly share users and
+// pipelines, so those are encoded once per response.
+type renderer struct {
+	base      string // e.g. http://127.0.0.1:8929, no trailing slash
+	now       time.Time
+	users     map[*user][]byte
+	pipelines map[*pipeline]*renderedPipeline
+}
+
+type renderedPipeline struct {
+	pipeline []byte
+	commit   []byte
+}
+
+func newRenderer(base string, now time.Time) *renderer {
+	return &renderer{base: base, now: now}
+}
+
+func (r *renderer) apiUser(u *user) *apiUser {
+	return &apiUser{
+		ID: u.id, Username: u.username, Name: u.name, State: "active", AvatarURL: u.avatarURL,
+		WebURL: r.base + "/" + u.username, CreatedAt: jsTime(u.createdAt),
+	}
+}
+
+func (r *renderer) userJSON(u *user) []byte {
+	if u == nil {
+		return []byte("null")
+	}
+	if b := r.users[u]; b != nil {
+		return b
+	}
+	b := marshal(r.apiUser(u))
+	if r.users == nil {
+		r.users = map[*user][]byte{}
+	}
+	r.users[u] = b
+	return b
+}
+
+func (r *renderer) pipelineJSON(pl *pipeline) *renderedPipeline {
+	if rp := r.pipelines[pl]; rp != nil {
+		return rp
+	}
+	title := "Simulated commit on " + pl.ref
+	rp := &renderedPipeline{
+		pipeline: marshal(apiPipeline{
+			ID: pl.id, IID: pl.iid, ProjectID: pl.project.id, SHA: pl.sha, Ref: pl.ref,
+			Status: pl.status(), Source: pl.source, CreatedAt: jsTime(pl.createdAt),
+			UpdatedAt: jsTime(pl.updatedAt), WebURL: r.base + "/" + pl.project.path + "/-/pipelines/" + itoa(pl.id),
+		}),
+		commit: marshal(apiCommit{
+			ID: pl.sha, ShortID: pl.sha[:8], CreatedAt: jsTime(pl.createdAt.Add(-time.Minute)),
+			Title: title, Message: title + "\n", AuthorName: "Sim Author", AuthorEmail: "author@example.com",
+		}),
+	}
+	if r.pipelines == nil {
+		r.pipelines = map[*pipeline]*renderedPipeline{}
+	}
+	r.pipelines[pl] = rp
+	return rp
+}
+
+// job renders one job as a standalone document.
+func (r *renderer) job(j *job) json.RawMessage {
+	return r.appendJob(make([]byte, 0, 2048), j)
+}
+
+// appendJobs renders a list of jobs as a JSON array.
+func (r *renderer) appendJobs(b []byte, jobs []*job) []byte {
+	b = append(b, '[')
+	for i, j := range jobs {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		return out
+		b = r.appendJob(b, j)
 	}
-	out := apiBuild{
-		apiJobBase: r.common(j), Artifacts: []apiArtifact{}, TagList: j.tagList,
-		ArtifactsExpireAt: ptime(j.artifactsExpireAt),
+	return append(b, ']')
+}
+
+// appendJob writes Entities::Ci::Job for a build, Entities::Ci::Bridge for
+// a bridge.
+func (r *renderer) appendJob(b []byte, j *job) []byte {
+	rp := r.pipelineJSON(j.pipeline)
+	o := obj{b: append(b, '{')}
+	o.raw("commit", rp.commit)
+	if j.coverage != nil && !math.IsNaN(*j.coverage) && !math.IsInf(*j.coverage, 0) {
+		o.float("coverage", *j.coverage)
+	} else {
+		o.raw("coverage", null)
 	}
-	if out.TagList == nil {
-		out.TagList = []string{}
+	if j.isBuild() {
+		o.bool("archived", false)
+	}
+	o.bool("allow_failure", j.allowFailure)
+	o.time("created_at", j.createdAt)
+	o.time("started_at", j.startedAt)
+	o.time("finished_at", j.finishedAt)
+	o.time("erased_at", j.erasedAt)
+	// duration runs from start to finish, or to now while the job runs;
+	// queued_duration from queueing to start, or to now while queued.
+	if j.startedAt.IsZero() {
+		o.raw("duration", null)
+	} else {
+		o.float("duration", seconds(orNow(j.finishedAt, r.now).Sub(j.startedAt)))
+	}
+	if j.queuedAt.IsZero() {
+		o.raw("queued_duration", null)
+	} else {
+		o.float("queued_duration", seconds(orNow(j.startedAt, r.now).Sub(j.queuedAt)))
+	}
+	if j.isBuild() {
+		r.appendArtifacts(&o, j)
+		o.key("tag_list")
+		o.b = append(o.b, '[')
+		for i, t := range j.tagList {
+			if i > 0 {
+				o.b = append(o.b, ',')
+			}
+			o.b = appendString(o.b, t)
+		}
+		o.b = append(o.b, ']')
+	}
+	o.int("id", j.id)
+	o.str("name", j.name)
+	o.raw("pipeline", rp.pipeline)
+	o.str("ref", j.pipeline.ref)
+	if j.isBuild() {
+		if j.startedAt.IsZero() {
+			o.raw("runner", null)
+		} else {
+			o.raw("runner", simRunnerJSON)
+		}
+		o.raw("runner_manager", null)
+	}
+	o.str("stage", j.stage)
+	o.str("status", j.status)
+	if j.status == StatusFailed { // the key exists only on failed jobs
+		o.str("failure_reason", j.reason)
+	}
+	o.bool("tag", j.pipeline.tag)
+	o.key("web_url")
+	o.b = append(o.b, '"')
+	o.b = appendStringContent(o.b, r.base)
+	o.b = append(o.b, '/')
+	o.b = appendStringContent(o.b, j.project.path)
+	o.b = append(o.b, "/-/jobs/"...)
+	o.b = strconv.AppendInt(o.b, j.id, 10)
+	o.b = append(o.b, '"')
+	o.raw("project", []byte(`{"ci_job_token_scope_enabled":false}`))
+	o.raw("user", r.userJSON(j.user))
+	if !j.isBuild() {
+		if j.downstream == nil {
+			o.raw("downstream_pipeline", null)
+		} else {
+			o.raw("downstream_pipeline", r.pipelineJSON(j.downstream).pipeline)
+		}
+	}
+	return append(o.b, '}')
+}
+
+// appendArtifacts writes artifacts_file (only while an archive exists),
+// artifacts and artifacts_expire_at.
+func (r *renderer) appendArtifacts(o *obj, j *job) {
+	if j.hasArtifacts {
+		o.raw("artifacts_file", []byte(`{"filename":"artifacts.zip","size":1000}`))
+	}
+	o.key("artifacts")
+	o.b = append(o.b, '[')
+	n := 0
+	sep := func() {
+		if n > 0 {
+			o.b = append(o.b, ',')
+		}
+		n++
 	}
 	if j.hasArtifacts {
-		out.ArtifactsFile = &apiArtifactsFile{Filename: "artifacts.zip", Size: 1000}
-		out.Artifacts = append(out.Artifacts,
-			apiArtifact{FileType: "archive", Size: 1000, Filename: "artifacts.zip", FileFormat: "zip"},
-			apiArtifact{FileType: "metadata", Size: 186, Filename: "metadata.gz", FileFormat: "gzip"})
+		sep()
+		o.b = append(o.b, `{"file_type":"archive","size":1000,"filename":"artifacts.zip","file_format":"zip"}`...)
+		sep()
+		o.b = append(o.b, `{"file_type":"metadata","size":186,"filename":"metadata.gz","file_format":"gzip"}`...)
 	}
 	if len(j.trace) > 0 && isFinished(j.status) {
-		out.Artifacts = append(out.Artifacts,
-			apiArtifact{FileType: "trace", Size: int64(len(j.trace)), Filename: "job.log", FileFormat: "raw"})
+		sep()
+		o.b = append(o.b, `{"file_type":"trace","size":`...)
+		o.b = strconv.AppendInt(o.b, int64(len(j.trace)), 10)
+		o.b = append(o.b, `,"filename":"job.log","file_format":"raw"}`...)
 	}
-	if !j.startedAt.IsZero() {
-		rn := simRunner
-		out.Runner = &rn
+	o.b = append(o.b, ']')
+	o.time("artifacts_expire_at", j.artifactsExpireAt)
+}
+
+func orNow(t, now time.Time) time.Time {
+	if t.IsZero() {
+		return now
 	}
-	return out
+	return t
+}
+
+var null = []byte("null")
+
+// obj appends the members of a JSON object.
+type obj struct {
+	b    []byte
+	more bool
+}
+
+func (o *obj) key(k string) {
+	if o.more {
+		o.b = append(o.b, ',')
+	}
+	o.more = true
+	o.b = append(o.b, '"')
+	o.b = append(o.b, k...)
+	o.b = append(o.b, '"', ':')
+}
+
+func (o *obj) raw(k string, v []byte) { o.key(k); o.b = append(o.b, v...) }
+func (o *obj) str(k, v string)        { o.key(k); o.b = appendString(o.b, v) }
+func (o *obj) int(k string, v int64)  { o.key(k); o.b = strconv.AppendInt(o.b, v, 10) }
+func (o *obj) bool(k string, v bool)  { o.key(k); o.b = strconv.AppendBool(o.b, v) }
+
+func (o *obj) float(k string, v float64) {
+	o.key(k)
+	o.b = strconv.AppendFloat(o.b, v, 'f', -1, 64)
+}
+
+// time writes a timestamp, or null when it has not happened.
+func (o *obj) time(k string, t time.Time) {
+	o.key(k)
+	if t.IsZero() {
+		o.b = append(o.b, null...)
+		return
+	}
+	o.b = appendTime(o.b, t)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes a JSON string as encoding/json does (without HTML
+// escaping): control characters escaped, invalid UTF-8 replaced by U+FFFD,
+// U+2028 and U+2029 escaped.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendStringContent(b, s)
+	return append(b, '"')
+}
+
+// appendStringContent writes s escaped, without the quotes.
+func appendStringContent(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(b, s[start:]...)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

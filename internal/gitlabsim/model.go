@@ -37,6 +37,7 @@ type user struct {
 	token     string
 	admin     bool
 	createdAt time.Time
+	avatarURL string
 }
 
 type project struct {

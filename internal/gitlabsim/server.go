@@ -156,16 +156,16 @@ func (s *Server) base(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-func (s *Server) renderer(r *http.Request) renderer {
-	return renderer{base: s.base(r), now: time.Now().UTC()}
+func (s *Server) renderer(r *http.Request) *renderer {
+	return newRenderer(s.base(r), time.Now().UTC())
 }
 
-// renderAt renders outside a request (Go API, admin), with the configured
+// plainRenderer renders outside a request (Go API, admin), with the configured
 // base URL or a placeholder.
-func (s *Server) plainRenderer() renderer {
+func (s *Server) plainRenderer() *renderer {
 	b := s.URL()
 	if b == "" {
 		b = "http://gitlab.sim"
 	}
-	return renderer{base: b, now: time.Now().UTC()}
+	return newRenderer(b, time.Now().UTC())
 }

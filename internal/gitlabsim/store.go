@@ -102,6 +102,7 @@ func (st *store) addUser(spec UserSpec, now time.Time) (*user, error) {
 	if u.email == "" {
 		u.email = spec.Username + "@example.com"
 	}
+	u.avatarURL = "https://www.gravatar.com/avatar/" + fakeSHA(u.username)[:32] + "?s=80&d=identicon"
 	st.nextUser++
 	st.users[u.id] = u
 	st.userByName[u.username] = u
@@ -324,6 +325,9 @@ func normalizeJobSpec(js *JobSpec) error {
 		if err := js.FlakyOutcome.validate(); err != nil {
 			return invalidf("job %q flaky_outcome: %v", js.Name, err)
 		}
+	}
+	if c := js.Coverage; c != nil && !(*c >= 0 && *c <= 100) {
+		return invalidf("job %q coverage %v: want 0..100", js.Name, *c)
 	}
 	if js.TraceBytes < 0 || js.TraceBytes > 256<<20 {
 		return invalidf("job %q trace_bytes %d: want 0..268435456", js.Name, js.TraceBytes)
