@@ -250,10 +250,17 @@ func (st *store) addPipeline(spec PipelineSpec, now time.Time, seed int64) (*pip
 	if spec.Source != "" {
 		pl.source = spec.Source
 	}
+	// Jobs of an old pipeline are as old as it, unless they say otherwise.
 	for _, js := range spec.Jobs {
+		if js.CreatedAt == nil {
+			js.CreatedAt = spec.CreatedAt
+		}
 		st.addBuild(pl, js, now)
 	}
 	for _, bs := range spec.Bridges {
+		if bs.CreatedAt == nil {
+			bs.CreatedAt = spec.CreatedAt
+		}
 		st.addBridge(pl, bs, now, seed)
 	}
 	return pl, nil
