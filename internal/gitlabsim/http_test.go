@@ -331,3 +331,35 @@ func TestPlayAcceptsFormVariables(t *testing.T) {
 		t.Fatalf("form play: %d %+v", res.StatusCode, j.Variables)
 	}
 }
+
+func TestLargeTraceIsStreamedWhole(t *testing.T) {
+	const size = 4 << 20
+	w := newWorld(t, Options{}, []JobSpec{{Name: "big", Status: StatusFailed, Trace: "first line", TraceBytes: size}}, nil)
+	res := do(t, "GET", w.url+"/api/v4/projects/1/jobs/"+itoa(w.job("big"))+"/trace", "", auth(testToken))
+	if res.code != 200 || len(res.body) != size || !strings.HasPrefix(res.body, "first line\nfiller line 0:") {
+		t.Fatalf("trace: %d, %d bytes, starts %.40q", res.code, len(res.body), res.body)
+	}
+	if res.header.Get("Content-Length") != "" {
+		t.Errorf("a large trace should be streamed (chunked), got Content-Length %s", res.header.Get("Content-Length"))
+	}
+}
+
+func TestProjectJobsIncludeRetriedAttempts(t *testing.T) {
+	w := newWorld(t, Options{}, []JobSpec{{Name: "x", Status: StatusFailed}}, nil)
+	res := post(t, w, w.job("x"), "retry", "")
+	var n struct{ ID int64 }
+	res.json(t, &n)
+	var jobs []struct {
+		ID     int64
+		Status string
+	}
+	do(t, "GET", w.url+"/api/v4/projects/1/jobs", "", auth(testToken)).json(t, &jobs)
+	if len(jobs) != 2 || jobs[0].ID != n.ID || jobs[0].Status != StatusPending || jobs[1].ID != w.job("x") || jobs[1].Status != StatusFailed {
+		t.Fatalf("project jobs after a retry: %+v", jobs)
+	}
+	var pl []struct{ ID int64 }
+	do(t, "GET", w.url+"/api/v4/projects/1/pipelines/"+itoa(w.pl.ID)+"/jobs", "", auth(testToken)).json(t, &pl)
+	if len(pl) != 1 || pl[0].ID != n.ID {
+		t.Fatalf("pipeline jobs hide the retried attempt: %+v", pl)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -499,8 +500,13 @@ func makeTrace(text string, size int) []byte {
 	if len(b) > 0 && b[len(b)-1] != '\n' {
 		b = append(b, '\n')
 	}
-	for n := 0; len(b) < size; n++ {
-		b = fmt.Appendf(b, "filler line %d: the quick brown fox jumps over the lazy dog\n", n)
+	if size > len(b) {
+		b = slices.Grow(b, size-len(b)+80)
+	}
+	for n := int64(0); len(b) < size; n++ {
+		b = append(b, "filler line "...)
+		b = strconv.AppendInt(b, n, 10)
+		b = append(b, ": the quick brown fox jumps over the lazy dog\n"...)
 	}
 	if size > 0 && len(b) > size && len(text) < size {
 		b = b[:size]
