@@ -32,3 +32,23 @@ var actionsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 func init() {
 	metrics.Registry.MustRegister(actionsTotal)
 }
+
+var (
+	watchActionsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "jobops_jobwatch_actions_total",
+		Help: "JobWatch actions by rule, action and outcome (Succeeded, Adopted, Refused, DryRun).",
+	}, []string{"rule", "action", "outcome"})
+	syncDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "jobops_jobwatch_sync_duration_seconds",
+		Help:    "Duration of JobWatch syncs that completed.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+	})
+	jobsScanned = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "jobops_jobwatch_jobs_scanned_total",
+		Help: "Jobs (and trigger jobs) read by JobWatch syncs.",
+	})
+)
+
+func init() {
+	metrics.Registry.MustRegister(watchActionsTotal, syncDuration, jobsScanned)
+}

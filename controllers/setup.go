@@ -45,10 +45,17 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&JobActionReconciler{
+	if err := (&JobActionReconciler{
 		connections: conns,
 		Recorder:    mgr.GetEventRecorder("jobaction-controller"),
 		Fresh:       mgr.GetAPIReader(),
+		Now:         time.Now,
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return (&JobWatchReconciler{
+		connections: conns,
+		Recorder:    mgr.GetEventRecorder("jobwatch-controller"),
 		Now:         time.Now,
 	}).SetupWithManager(mgr)
 }

@@ -93,4 +93,8 @@ const (
 	ReasonSuspended = "Suspended"
 	// ReasonInvalidLogPattern: a rule's logPattern is not a valid RE2 expression.
 	ReasonInvalidLogPattern = "InvalidLogPattern"
+	// ReasonInvalidRule: a rule cannot work as written (a bad glob, say).
+	ReasonInvalidRule = "InvalidRule"
+	// ReasonSyncing: the JobWatch has not finished a sync yet.
+	ReasonSyncing = "Syncing"
 )

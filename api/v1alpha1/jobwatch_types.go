@@ -18,6 +18,10 @@ package v1alpha1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+// SyncRequestAnnotation asks a JobWatch to sync now when set to a new value
+// (a timestamp, say): kubectl annotate jw NAME ci.jobops.dev/requested-at="$(date +%s)" --overwrite
+const SyncRequestAnnotation = "ci.jobops.dev/requested-at"
+
 // JobWatchSpec is a standing policy over one project's jobs.
 type JobWatchSpec struct {
 	// connectionRef names the GitLabConnection, in the same namespace, to act through.
@@ -342,6 +346,9 @@ type PendingAction struct {
 	// pipelineID is its pipeline.
 	// +optional
 	PipelineID int64 `json:"pipelineID,omitempty"`
+	// bridge is true for a trigger job.
+	// +optional
+	Bridge bool `json:"bridge,omitempty"`
 }
 
 // JobWatchStatus is what the watch saw and did, bounded in size.
@@ -369,6 +376,12 @@ type JobWatchStatus struct {
 	// lastSync is what the last sync did.
 	// +optional
 	LastSync *SyncSummary `json:"lastSync,omitempty"`
+
+	// lastHandledRequest is the value of the ci.jobops.dev/requested-at annotation
+	// the last sync answered; setting the annotation to a new value asks for a sync now.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	LastHandledRequest string `json:"lastHandledRequest,omitempty"`
 
 	// totalActions counts actions taken (or recorded in dry-run) since creation.
 	// +optional
