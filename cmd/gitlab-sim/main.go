@@ -34,6 +34,7 @@ func main() {
 
 type config struct {
 	listen        string
+	baseURL       string
 	world         string
 	fixture       string
 	adminToken    string
@@ -53,6 +54,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs := flag.NewFlagSet("gitlab-sim", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8929", "address to listen on (port 0 picks a free one)")
+	fs.StringVar(&c.baseURL, "base-url", "", "public URL for web_url and pagination links (default: http://<listen address>)")
 	fs.StringVar(&c.world, "world", "demo", "initial world: demo or empty")
 	fs.StringVar(&c.fixture, "fixture", "", "YAML or JSON file with users, projects, pipelines and agents to create (after the world)")
 	fs.StringVar(&c.adminToken, "admin-token", "", "require this X-Sim-Admin-Token on /-/sim (empty: open)")
@@ -84,7 +86,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	opts := gitlabsim.Options{
-		AdminToken: c.adminToken, JobsRateLimitPerMinute: c.jobsRateLimit, Seed: c.seed,
+		BaseURL: c.baseURL, AdminToken: c.adminToken, JobsRateLimitPerMinute: c.jobsRateLimit, Seed: c.seed,
 		CancelingDuration: c.canceling, Version: c.version,
 	}
 	if c.lifecycle {
@@ -97,6 +99,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	url, err := srv.Start(c.listen)
 	if err != nil {
 		return err
+	}
+	if c.baseURL != "" {
+		url = srv.URL()
 	}
 	fmt.Fprintf(out, "gitlab-sim listening on %s (API %s/api/v4, admin %s/-/sim)\n", url, url, url)
 

@@ -46,7 +46,7 @@ func TestConcurrentRetriesOfOneJobSucceedOnce(t *testing.T) {
 func retryCode(url string, id int64) int {
 	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v4/projects/1/jobs/%d/retry", url, id), nil)
 	req.Header.Set("PRIVATE-TOKEN", testToken)
-	res, err := http.DefaultClient.Do(req)
+	res, err := httpClient.Do(req)
 	if err != nil {
 		return 0
 	}
@@ -77,7 +77,7 @@ func TestConcurrentRetriesAndListsLoseNothing(t *testing.T) {
 					return
 				default:
 				}
-				res, err := http.Get(w.url + "/api/v4/projects/1/jobs?pagination=keyset&per_page=7&private_token=" + testToken)
+				res, err := httpClient.Get(w.url + "/api/v4/projects/1/jobs?pagination=keyset&per_page=7&private_token=" + testToken)
 				if err != nil {
 					t.Error(err)
 					return

@@ -86,6 +86,10 @@ func jobClient(t testing.TB, url, token string) *gitlab.Client {
 	return c
 }
 
+// httpClient keeps enough idle connections for the concurrent tests; the
+// default two per host made them churn through sockets.
+var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
 type response struct {
 	code   int
 	header http.Header
@@ -110,7 +114,7 @@ func do(t testing.TB, method, url, body string, headers ...string) response {
 		k, v, _ := strings.Cut(h, ": ")
 		req.Header.Set(k, v)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
