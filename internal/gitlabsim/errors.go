@@ -106,13 +106,13 @@ func keysetNotAvailable(w http.ResponseWriter) {
 
 // setRateLimitHeaders adds the headers GitLab's throttles send with a 429,
 // which a client must honour (the Go client waits until RateLimit-Reset).
-func setRateLimitHeaders(h http.Header, limit int, reset, now time.Time) {
+func setRateLimitHeaders(h http.Header, name string, limit int, reset, now time.Time) {
 	wait := int(reset.Sub(now).Round(time.Second) / time.Second)
 	if wait < 1 {
 		wait = 1
 	}
 	h.Set("Retry-After", strconv.Itoa(wait))
-	h.Set("RateLimit-Name", "throttle_authenticated_api")
+	h.Set("RateLimit-Name", name)
 	h.Set("RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("RateLimit-Observed", strconv.Itoa(limit))
 	h.Set("RateLimit-Remaining", "0")
@@ -121,7 +121,7 @@ func setRateLimitHeaders(h http.Header, limit int, reset, now time.Time) {
 }
 
 func rateLimited(w http.ResponseWriter, limit int, reset, now time.Time) {
-	setRateLimitHeaders(w.Header(), limit, reset, now)
+	setRateLimitHeaders(w.Header(), "jobs_index", limit, reset, now)
 	writeJSON(w, http.StatusTooManyRequests, map[string]map[string]string{
 		"message": {"error": "This endpoint has been requested too many times. Try again later."},
 	})

@@ -153,7 +153,7 @@ func (fi *faultInjector) decide(method, route string) faultDecision {
 // short text body.
 func writeFault(w http.ResponseWriter, status int, now time.Time) {
 	if status == http.StatusTooManyRequests {
-		setRateLimitHeaders(w.Header(), 1, now.Add(time.Second), now)
+		setRateLimitHeaders(w.Header(), "throttle_authenticated_api", 1, now.Add(time.Second), now)
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte("Retry later\n"))

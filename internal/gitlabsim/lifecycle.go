@@ -91,7 +91,7 @@ func (e *engine) step(now time.Time) {
 			if e.o.LogInterval > 0 {
 				for now.Sub(j.lastLogAt) >= e.o.LogInterval && j.logLines < 10_000 {
 					j.lastLogAt = j.lastLogAt.Add(e.o.LogInterval)
-					e.log(j, fmt.Sprintf("$ step %d of %s", j.logLines, j.name))
+					e.log(j, fmt.Sprintf("$ ./ci/%s.sh   # output line %d", j.name, j.logLines+1))
 				}
 			}
 			if now.Sub(j.startedAt) >= e.o.RunningDuration {

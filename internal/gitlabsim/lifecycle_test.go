@@ -33,7 +33,7 @@ func TestLifecycleRunsAPendingJobToSuccessWritingItsLog(t *testing.T) {
 		t.Error("never saw the job running")
 	}
 	log, _ := w.s.JobTrace(id)
-	if !strings.Contains(log, "Running with gitlab-runner") || !strings.Contains(log, "$ step") || !strings.HasSuffix(log, "Job succeeded\n") {
+	if !strings.Contains(log, "Running with gitlab-runner") || !strings.Contains(log, "# output line 4") || !strings.HasSuffix(log, "Job succeeded\n") {
 		t.Fatalf("log: %q", log)
 	}
 	j, _ := w.s.Job(id)
