@@ -3,6 +3,7 @@ package gitlabsim
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -238,5 +239,29 @@ func TestStatsJSONShape(t *testing.T) {
 	do(t, "DELETE", w.url+"/-/sim/stats", "").want(t, 204, "")
 	if st := w.s.Stats(); st.TotalRequests != 0 || len(st.Actions) != 0 {
 		t.Fatalf("after reset: %+v", st)
+	}
+}
+
+func TestServingThroughHandlerUsesTheRequestHostOrTheSetBaseURL(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	if _, err := s.CreateUser(UserSpec{Username: "alice", Token: testToken}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.CreateProject(ProjectSpec{PathWithNamespace: "group/app"})
+	pl, _ := s.CreatePipeline(PipelineSpec{ProjectID: p.ID, Jobs: []JobSpec{{Name: "x"}}})
+	var j struct {
+		WebURL string `json:"web_url"`
+	}
+	do(t, "GET", ts.URL+"/api/v4/projects/1/jobs/"+itoa(pl.Jobs[0].ID), "", auth(testToken)).json(t, &j)
+	if j.WebURL != ts.URL+"/group/app/-/jobs/"+itoa(pl.Jobs[0].ID) {
+		t.Fatalf("web_url %q", j.WebURL)
+	}
+	s.SetBaseURL("https://gitlab.example.com/")
+	do(t, "GET", ts.URL+"/api/v4/projects/1/jobs/"+itoa(pl.Jobs[0].ID), "", auth(testToken)).json(t, &j)
+	if j.WebURL != "https://gitlab.example.com/group/app/-/jobs/"+itoa(pl.Jobs[0].ID) {
+		t.Fatalf("web_url %q", j.WebURL)
 	}
 }

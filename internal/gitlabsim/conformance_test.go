@@ -382,3 +382,23 @@ func TestClientReadsUserAndVersion(t *testing.T) {
 		t.Fatalf("bearer: %d %s", res.code, res.body)
 	}
 }
+
+func TestClientFiltersByEachOfTheThirteenStatuses(t *testing.T) {
+	var jobs []JobSpec
+	for _, st := range AllStatuses {
+		jobs = append(jobs, JobSpec{Name: st, Status: st})
+	}
+	w := newWorld(t, Options{}, jobs, nil)
+	c := client(t, w.url, testToken)
+	for _, st := range AllStatuses {
+		scope := []gitlab.BuildStateValue{gitlab.BuildStateValue(st)}
+		got, _, err := c.Jobs.ListProjectJobs("group/app", &gitlab.ListJobsOptions{Scope: &scope})
+		if err != nil || len(got) != 1 || got[0].Status != st || got[0].Name != st {
+			t.Errorf("scope %s: %v %d jobs", st, err, len(got))
+		}
+		res := do(t, "GET", w.url+"/api/v4/projects/1/jobs?scope="+st, "", auth(testToken))
+		if res.code != 200 || !strings.Contains(res.body, `"name":"`+st+`"`) {
+			t.Errorf("scope=%s: %d", st, res.code)
+		}
+	}
+}

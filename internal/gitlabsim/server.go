@@ -110,6 +110,14 @@ func (s *Server) URL() string {
 	return s.baseURL
 }
 
+// SetBaseURL sets the public URL after the fact, e.g. to an
+// httptest.Server's URL when serving through Handler.
+func (s *Server) SetBaseURL(u string) {
+	s.mu.Lock()
+	s.baseURL = strings.TrimRight(u, "/")
+	s.mu.Unlock()
+}
+
 // Close stops the engine and the listener, letting requests in flight finish
 // for up to a second.
 func (s *Server) Close() error {
