@@ -120,21 +120,23 @@ func (r *JobWatchReconciler) reconcile(ctx context.Context, jw *civ1alpha1.JobWa
 	if !s.revisit.IsZero() {
 		next = min(next, max(s.revisit.Sub(r.Now()), time.Second))
 	}
+	due := metav1.NewTime(r.Now().Add(next))
+	jw.Status.NextSyncTime = &due
 	return ctrl.Result{RequeueAfter: next}, nil
 }
 
-// untilDue is how long until the next sync is due: 0 for a new generation or
-// a watch never synced.
+// untilDue is how long until the next sync is due: 0 for a new generation, a
+// watch whose last sync failed or never ran, or a sync request.
 func (r *JobWatchReconciler) untilDue(jw *civ1alpha1.JobWatch, interval time.Duration) time.Duration {
-	last := jw.Status.LastSyncTime
+	next := jw.Status.NextSyncTime
 	ready := findCondition(jw.Status.Conditions, civ1alpha1.ConditionReady)
-	if last == nil || ready == nil || ready.ObservedGeneration != jw.Generation || ready.Status != metav1.ConditionTrue {
+	if next == nil || ready == nil || ready.ObservedGeneration != jw.Generation || ready.Status != metav1.ConditionTrue {
 		return 0
 	}
 	if syncRequested(jw) {
 		return 0
 	}
-	return last.Add(interval).Sub(r.Now())
+	return min(next.Sub(r.Now()), interval)
 }
 
 // syncFailed records why a sync could not run and when to try again: a
@@ -152,7 +154,7 @@ func (r *JobWatchReconciler) syncFailed(jw *civ1alpha1.JobWatch, err error, inte
 	case se.Terminal:
 		return ctrl.Result{RequeueAfter: interval}, nil
 	default:
-		return ctrl.Result{RequeueAfter: max(se.RetryAfter, min(interval, 30*time.Second))}, nil
+		return ctrl.Result{RequeueAfter: max(se.RetryAfter, min(interval, 10*time.Second))}, nil
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -244,4 +245,16 @@ func actions(jobID int64) gitlabsim.ActionCounts {
 func yamlOf(v any) (string, error) {
 	data, err := yaml.Marshal(v)
 	return string(data), err
+}
+
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
+// newAPIRequest is a GitLab API request made as a person, with the operator's token.
+func newAPIRequest(method, path string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, simURL+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("PRIVATE-TOKEN", operatorToken)
+	return req, nil
 }

@@ -369,6 +369,11 @@ type JobWatchStatus struct {
 	// +optional
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 
+	// nextSyncTime is when the next sync is due: the interval after the last one,
+	// or sooner when a job's backoff or age threshold ends first.
+	// +optional
+	NextSyncTime *metav1.Time `json:"nextSyncTime,omitempty"`
+
 	// cursor is where the next sync starts reading.
 	// +optional
 	Cursor *ScanCursor `json:"cursor,omitempty"`

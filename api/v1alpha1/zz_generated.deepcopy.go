@@ -472,6 +472,10 @@ func (in *JobWatchStatus) DeepCopyInto(out *JobWatchStatus) {
 		in, out := &in.LastSyncTime, &out.LastSyncTime
 		*out = (*in).DeepCopy()
 	}
+	if in.NextSyncTime != nil {
+		in, out := &in.NextSyncTime, &out.NextSyncTime
+		*out = (*in).DeepCopy()
+	}
 	if in.Cursor != nil {
 		in, out := &in.Cursor, &out.Cursor
 		*out = new(ScanCursor)
