@@ -57,6 +57,15 @@ verify: manifests generate fmt vet ## Regenerate everything and fail if the tree
 test: envtest ## Unit and envtest suites (real kube-apiserver and etcd), then the e2e suite.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: test-e2e
+test-e2e: envtest ## Only the end-to-end suite: separate processes driven with kubectl (a few minutes).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) -v -timeout 15m ./test/e2e/...
+
+.PHONY: demo
+demo: ## Run the operator on a local control plane and the GitLab simulator (DEMO_EXIT=1: check and exit).
+	go build -o $(LOCALBIN)/jobops-demo ./hack/demo
+	DEMO_EXIT=$(DEMO_EXIT) $(LOCALBIN)/jobops-demo
+
 .PHONY: bench
 bench: envtest ## Benchmarks (long; figures printed, not asserted).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -run '^$$' -bench . -benchmem -benchtime 1x ./...
