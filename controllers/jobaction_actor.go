@@ -113,8 +113,11 @@ func (a *actor) accepted(job *gitlab.Job) {
 		st.TargetJob = summarize(job)
 	}
 	if !a.follows() {
-		a.finish(civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded,
-			fmt.Sprintf("GitLab accepted the %s of job %d; it is now %s", a.ja.Spec.Action, job.ID, job.Status))
+		msg := fmt.Sprintf("GitLab accepted the %s of job %d; it is now %s", a.ja.Spec.Action, job.ID, job.Status)
+		if a.ja.Spec.Action == civ1alpha1.ActionRetry {
+			msg = fmt.Sprintf("GitLab retried job %d as job %d, now %s", st.TargetJob.ID, job.ID, job.Status)
+		}
+		a.finish(civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded, msg)
 		return
 	}
 	a.settle(job)
