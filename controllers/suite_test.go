@@ -140,6 +140,13 @@ func newWorld() *world {
 	project, err := sim.CreateProject(gitlabsim.ProjectSpec{PathWithNamespace: fmt.Sprintf("group/app-%d", projectSeq)})
 	Expect(err).NotTo(HaveOccurred())
 	w := &world{ns: ns.Name, project: project}
+	// envtest runs no namespace controller: delete what the spec made, so that
+	// its watches and connections do not call the simulator during later specs.
+	DeferCleanup(func() {
+		for _, obj := range []client.Object{&civ1alpha1.JobWatch{}, &civ1alpha1.JobAction{}, &civ1alpha1.GitLabConnection{}} {
+			Expect(k8s.DeleteAllOf(ctx, obj, client.InNamespace(ns.Name))).To(Succeed())
+		}
+	})
 	w.secret("gitlab-token", map[string]string{"token": operatorToken})
 	w.connection("gitlab", "gitlab-token")
 	Eventually(func(g Gomega) {
@@ -235,6 +242,12 @@ func events(ns, name string) []eventsv1.Event {
 		}
 	}
 	return out
+}
+
+// jobRequests counts the simulator's requests but the connection checks (GET /user).
+func jobRequests() int64 {
+	st := sim.Stats()
+	return st.TotalRequests - st.Count("GET /api/v4/user", 0)
 }
 
 // actions returns the actions the simulator performed on a job.
