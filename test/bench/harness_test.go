@@ -1,0 +1,319 @@
+/*
+Copyright 2026 The gitlab-job-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package bench_test holds the operator's benchmarks (make bench): the
+// JobAction throughput of issue 4 and the JobWatch API cost and memory of
+// issue 5. Each runs the real controllers in a manager, in this process,
+// against envtest (kube-apiserver and etcd as child processes) and the GitLab
+// simulator, and prints its figures; nothing is asserted against a target.
+//
+// There are no Test functions: plain `go test ./...` compiles this package and
+// starts nothing. The control plane and the manager start on the first
+// benchmark that needs them and stop in TestMain.
+package bench_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
+	"github.com/jobops-dev/gitlab-job-operator/controllers"
+	"github.com/jobops-dev/gitlab-job-operator/internal/gitlabsim"
+	"github.com/jobops-dev/gitlab-job-operator/internal/testenv"
+)
+
+const (
+	operatorToken = "glpat-bench-operator-0123456789"
+
+	// The client-side limiter of every Kubernetes client here (manager and
+	// benchmark). envtest already sets 1000/2000 on the config it returns;
+	// ctrl.GetConfig would turn the limiter off (QPS -1) and leave it to the
+	// API server's priority and fairness. Setting it explicitly keeps the
+	// figure from depending on either default.
+	kubeQPS   = 1000
+	kubeBurst = 2000
+
+	// The GitLabConnection's own limiter, at the maximum the CRD allows.
+	gitlabRPS   = 1000
+	gitlabBurst = 1000
+)
+
+// harness is the control plane, the manager and a client, shared by every
+// benchmark of the run.
+type harness struct {
+	env    *envtest.Environment
+	cfg    *rest.Config
+	k8s    client.WithWatch
+	scheme *kruntime.Scheme
+	cancel context.CancelFunc
+	done   chan error
+}
+
+var (
+	harnessOnce sync.Once
+	shared      *harness
+	sharedErr   error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.stop()
+	}
+	os.Exit(code)
+}
+
+// setup returns the shared harness, starting it on first use.
+func setup(b *testing.B) *harness {
+	b.Helper()
+	harnessOnce.Do(func() { shared, sharedErr = startHarness() })
+	if sharedErr != nil {
+		b.Fatal(sharedErr)
+	}
+	return shared
+}
+
+func startHarness() (*harness, error) {
+	// The manager's log goes nowhere unless JOBOPS_BENCH_LOG names a file:
+	// 500 reconciles would drown the figures.
+	var sink io.Writer = io.Discard
+	if path := os.Getenv("JOBOPS_BENCH_LOG"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, err
+		}
+		sink = f
+	}
+	if sink == io.Discard {
+		ctrl.SetLogger(logr.Discard())
+	} else {
+		ctrl.SetLogger(zap.New(zap.WriteTo(sink), zap.UseDevMode(true)))
+	}
+
+	env, cfg, err := testenv.Start()
+	if err != nil {
+		return nil, err
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = kubeQPS, kubeBurst
+
+	scheme := kruntime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, stopOnErr(env, err)
+	}
+	if err := civ1alpha1.AddToScheme(scheme); err != nil {
+		return nil, stopOnErr(env, err)
+	}
+	k8s, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, stopOnErr(env, err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return nil, stopOnErr(env, err)
+	}
+	// Connections are checked once; a re-check would add GET /user requests
+	// to the figures.
+	if err := controllers.SetupAll(mgr, controllers.Options{ConnectionRecheckInterval: time.Hour}); err != nil {
+		return nil, stopOnErr(env, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{env: env, cfg: cfg, k8s: k8s, scheme: scheme, cancel: cancel, done: make(chan error, 1)}
+	go func() { h.done <- mgr.Start(ctx) }()
+	return h, nil
+}
+
+func stopOnErr(env *envtest.Environment, err error) error {
+	_ = env.Stop()
+	return err
+}
+
+func (h *harness) stop() {
+	h.cancel()
+	select {
+	case err := <-h.done:
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: manager:", err)
+		}
+	case <-time.After(30 * time.Second):
+		fmt.Fprintln(os.Stderr, "bench: manager did not stop within 30s")
+	}
+	if err := h.env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: stopping envtest:", err)
+	}
+}
+
+// world is one benchmark's simulator, namespace and Ready GitLabConnection
+// named "gitlab". Each benchmark has its own simulator, so its request
+// counters see only its own traffic, and its memory goes when it ends.
+type world struct {
+	h   *harness
+	sim *gitlabsim.Server
+	url string
+	ns  string
+}
+
+func (h *harness) newWorld(b *testing.B, name string, seed int64) *world {
+	b.Helper()
+	ctx := context.Background()
+	sim := gitlabsim.New(gitlabsim.Options{Seed: seed})
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sim.Close() })
+	if _, err := sim.CreateUser(gitlabsim.UserSpec{Username: "operator", Token: operatorToken}); err != nil {
+		b.Fatal(err)
+	}
+	ns := &corev1.Namespace{}
+	ns.GenerateName = "bench-" + name + "-"
+	if err := h.k8s.Create(ctx, ns); err != nil {
+		b.Fatal(err)
+	}
+	w := &world{h: h, sim: sim, url: url, ns: ns.Name}
+	secret := &corev1.Secret{StringData: map[string]string{"token": operatorToken}}
+	secret.Name, secret.Namespace = "gitlab-token", w.ns
+	if err := h.k8s.Create(ctx, secret); err != nil {
+		b.Fatal(err)
+	}
+	conn := &civ1alpha1.GitLabConnection{Spec: civ1alpha1.GitLabConnectionSpec{
+		URL: url, TokenSecretRef: civ1alpha1.TokenSecretReference{Name: "gitlab-token"},
+		RequestsPerSecond: gitlabRPS, Burst: gitlabBurst, TimeoutSeconds: 30,
+	}}
+	conn.Name, conn.Namespace = "gitlab", w.ns
+	if err := h.k8s.Create(ctx, conn); err != nil {
+		b.Fatal(err)
+	}
+	// Delete the connection before the simulator closes (cleanups run last
+	// first), so nothing in the manager keeps calling a closed address.
+	b.Cleanup(func() { _ = h.k8s.Delete(context.Background(), conn) })
+	waitUntil(b, 30*time.Second, "GitLabConnection Ready", func() (bool, error) {
+		got := &civ1alpha1.GitLabConnection{}
+		if err := h.k8s.Get(ctx, client.ObjectKeyFromObject(conn), got); err != nil {
+			return false, err
+		}
+		return isTrue(got.Status.Conditions, civ1alpha1.ConditionReady), nil
+	})
+	return w
+}
+
+func (w *world) project(b *testing.B, path string) gitlabsim.Project {
+	b.Helper()
+	p, err := w.sim.CreateProject(gitlabsim.ProjectSpec{PathWithNamespace: path})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// requestsExcludingUser is the simulator's request total less GET /user, the
+// connection checks, which belong to no action or sync.
+func requestsExcludingUser(st gitlabsim.Stats) int64 {
+	return st.TotalRequests - st.Count(gitlabsim.RouteUser, 0)
+}
+
+// waitUntil polls cond every 50ms until it is true, failing the benchmark
+// after timeout.
+func waitUntil(b *testing.B, timeout time.Duration, what string, cond func() (bool, error)) {
+	b.Helper()
+	deadline := time.Now().Add(timeout)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		ok, err := cond()
+		if ok {
+			return
+		}
+		lastErr = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, lastErr)
+}
+
+func isTrue(conditions []metav1.Condition, t string) bool {
+	for _, c := range conditions {
+		if c.Type == t && c.Status == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+// memory is the process's Go heap after a full GC and its resident set.
+type memory struct {
+	heapAlloc uint64 // bytes, runtime.MemStats.HeapAlloc after GC
+	heapSys   uint64 // bytes obtained from the OS for the heap
+	rss       uint64 // bytes, VmRSS from /proc/self/status
+	goroutine int
+}
+
+func readMemory() memory {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return memory{heapAlloc: ms.HeapAlloc, heapSys: ms.HeapSys, rss: vmRSS(), goroutine: runtime.NumGoroutine()}
+}
+
+// vmRSS reads VmRSS from /proc/self/status (0 where there is no procfs).
+func vmRSS() uint64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer func() { _ = f.Close() }()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			fields := strings.Fields(rest) // "123456 kB"
+			if len(fields) >= 1 {
+				kb, _ := strconv.ParseUint(fields[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+func mib(n uint64) float64 { return float64(n) / (1 << 20) }
+
+func signedMiB(after, before uint64) float64 { return (float64(after) - float64(before)) / (1 << 20) }

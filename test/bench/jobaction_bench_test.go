@@ -1,0 +1,328 @@
+/*
+Copyright 2026 The gitlab-job-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package bench_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
+	"github.com/jobops-dev/gitlab-job-operator/internal/gitlabsim"
+)
+
+const (
+	jobActions       = 500
+	createWorkers    = 50
+	jobsPerPipeline  = 100
+	throughputTarget = 200.0 // actions/s
+	p99Target        = time.Second
+	requestsTarget   = 1.2 // GitLab requests per action
+)
+
+// BenchmarkJobActionThroughput (issue 4): 500 JobActions that cancel 500
+// running jobs by jobID, created at once by 50 goroutines. It measures actions
+// per second (first Create sent to last Complete seen), the latency of each
+// action from its Create returning to its Complete condition arriving on a
+// watch, the GitLab requests per action, and the process's heap and RSS after.
+//
+// The work is done once whatever b.N is: run it with -benchtime 1x.
+func BenchmarkJobActionThroughput(b *testing.B) {
+	h := setup(b)
+	ctx := context.Background()
+	w := h.newWorld(b, "ja", 1)
+	project := w.project(b, "bench/cancel")
+	var jobIDs []int64
+	for len(jobIDs) < jobActions {
+		jobs := make([]gitlabsim.JobSpec, jobsPerPipeline)
+		for i := range jobs {
+			jobs[i] = gitlabsim.JobSpec{Name: fmt.Sprintf("shard-%03d", i), Status: gitlabsim.StatusRunning}
+		}
+		p, err := w.sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: project.ID, Jobs: jobs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, j := range p.Jobs {
+			jobIDs = append(jobIDs, j.ID)
+		}
+	}
+	jobIDs = jobIDs[:jobActions]
+
+	// Every JobAction's Complete (or Failed) arrives through an informer (a
+	// watch that re-lists and re-watches when the API server drops it, as it
+	// does to a watcher that falls behind); the moment it arrives is when a
+	// user would see it.
+	type outcome struct {
+		at     time.Time
+		reason string
+		failed bool
+		msg    string
+	}
+	var (
+		mu       sync.Mutex
+		outcomes = map[string]outcome{}
+		allDone  = make(chan struct{})
+	)
+	observe := func(obj any) {
+		ja, ok := obj.(*civ1alpha1.JobAction)
+		if !ok {
+			return
+		}
+		now := time.Now()
+		var o *outcome
+		for _, c := range ja.Status.Conditions {
+			if c.Status != "True" {
+				continue
+			}
+			switch c.Type {
+			case civ1alpha1.ConditionComplete:
+				o = &outcome{at: now, reason: c.Reason}
+			case civ1alpha1.ConditionFailed:
+				o = &outcome{at: now, reason: c.Reason, failed: true, msg: c.Message}
+			}
+		}
+		if o == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if _, seen := outcomes[ja.Name]; !seen {
+			outcomes[ja.Name] = *o
+			if len(outcomes) == jobActions {
+				close(allDone)
+			}
+		}
+	}
+	informerCtx, stopInformer := context.WithCancel(ctx)
+	defer stopInformer()
+	informers, err := cache.New(h.cfg, cache.Options{Scheme: h.scheme, DefaultNamespaces: map[string]cache.Config{w.ns: {}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	informer, err := informers.GetInformer(informerCtx, &civ1alpha1.JobAction{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    observe,
+		UpdateFunc: func(_, obj any) { observe(obj) },
+	}); err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = informers.Start(informerCtx) }()
+	if !informers.WaitForCacheSync(informerCtx) {
+		b.Fatal("the JobAction informer did not sync")
+	}
+
+	memBefore := readMemory()
+	statsBefore := w.sim.Stats()
+
+	names := make([]string, jobActions)
+	sent := make([]time.Time, jobActions)
+	created := make([]time.Time, jobActions)
+	createErrs := make([]error, jobActions)
+	next := make(chan int, jobActions)
+	for i := range jobActions {
+		names[i] = fmt.Sprintf("cancel-%03d", i)
+		next <- i
+	}
+	close(next)
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range createWorkers {
+		wg.Go(func() {
+			for i := range next {
+				ja := &civ1alpha1.JobAction{Spec: civ1alpha1.JobActionSpec{
+					ConnectionRef: civ1alpha1.ConnectionReference{Name: "gitlab"},
+					Project:       project.PathWithNamespace,
+					Action:        civ1alpha1.ActionCancel,
+					JobID:         jobIDs[i],
+				}}
+				ja.Name, ja.Namespace = names[i], w.ns
+				sent[i] = time.Now()
+				createErrs[i] = h.k8s.Create(ctx, ja)
+				created[i] = time.Now()
+			}
+		})
+	}
+	wg.Wait()
+	lastCreated := time.Now()
+	for i, err := range createErrs {
+		if err != nil {
+			b.Fatalf("creating %s: %v", names[i], err)
+		}
+	}
+	timedOut := false
+	select {
+	case <-allDone:
+	case <-time.After(benchTimeout()):
+		timedOut = true
+	}
+	if timedOut {
+		var list civ1alpha1.JobActionList
+		if err := h.k8s.List(ctx, &list, client.InNamespace(w.ns)); err == nil {
+			byReason := map[string]int{}
+			for _, ja := range list.Items {
+				for _, c := range ja.Status.Conditions {
+					if c.Status == "True" {
+						byReason[c.Type+"/"+c.Reason]++
+					}
+				}
+			}
+			fmt.Fprintf(os.Stderr, "bench: JobActions by condition: %v\n", byReason)
+		}
+	}
+	b.StopTimer()
+
+	mu.Lock()
+	got := maps.Clone(outcomes)
+	mu.Unlock()
+	statsAfter := w.sim.Stats()
+	memAfter := readMemory()
+
+	// Figures.
+	var latencies, createLatencies []time.Duration
+	var last time.Time
+	first := time.Time{}
+	failed := map[string]int{}
+	for i, name := range names {
+		createLatencies = append(createLatencies, created[i].Sub(sent[i]))
+		o, ok := got[name]
+		if !ok {
+			continue
+		}
+		if o.failed {
+			failed[o.reason+": "+o.msg]++
+		}
+		latencies = append(latencies, max(o.at.Sub(created[i]), 0))
+		if o.at.After(last) {
+			last = o.at
+		}
+		if first.IsZero() || o.at.Before(first) {
+			first = o.at
+		}
+	}
+	slices.Sort(latencies)
+	slices.Sort(createLatencies)
+	elapsed := last.Sub(start)
+	rate := float64(len(latencies)) / elapsed.Seconds()
+	gitlabRequests := requestsExcludingUser(statsAfter) - requestsExcludingUser(statsBefore)
+	perAction := float64(gitlabRequests) / float64(jobActions)
+	cancels, doubles, missing := 0, 0, 0
+	for _, id := range jobIDs {
+		switch n := statsAfter.Actions[id].Cancel - statsBefore.Actions[id].Cancel; {
+		case n == 0:
+			missing++
+		case n == 1:
+			cancels++
+		default:
+			doubles++
+		}
+	}
+
+	b.ReportMetric(rate, "actions/s")
+	b.ReportMetric(ms(percentile(latencies, 50)), "p50-ms")
+	b.ReportMetric(ms(percentile(latencies, 99)), "p99-ms")
+	b.ReportMetric(perAction, "gitlab-req/action")
+	b.ReportMetric(mib(memAfter.heapAlloc), "heap-MiB")
+	b.ReportMetric(mib(memAfter.rss), "rss-MiB")
+
+	var out strings.Builder
+	fmt.Fprintf(&out, "\n== JobAction throughput: %d Cancel JobActions (by jobID) created at once by %d goroutines ==\n", jobActions, createWorkers)
+	fmt.Fprintf(&out, "settings: rest.Config QPS %d / Burst %d (manager and benchmark client); GitLabConnection requestsPerSecond %d / burst %d;\n"+
+		"          JobAction controller MaxConcurrentReconciles as shipped (default 1); manager metrics and probes off\n",
+		kubeQPS, kubeBurst, gitlabRPS, gitlabBurst)
+	if timedOut {
+		fmt.Fprintf(&out, "TIMED OUT: %d of %d reached Complete or Failed\n", len(latencies), jobActions)
+	}
+	fmt.Fprintf(&out, "creation: all %d Creates returned %.0f ms after the first was sent (Create call p50 %.0f ms, p99 %.0f ms)\n",
+		jobActions, ms(lastCreated.Sub(start)), ms(percentile(createLatencies, 50)), ms(percentile(createLatencies, 99)))
+	if !first.IsZero() {
+		fmt.Fprintf(&out, "first Complete %.0f ms, last Complete %.0f ms after the first Create\n", ms(first.Sub(start)), ms(elapsed))
+	}
+	row := func(name, value, target, verdict string) {
+		fmt.Fprintf(&out, "  %-34s %-14s %-12s %s\n", name, value, target, verdict)
+	}
+	row("figure", "value", "target", "")
+	row("actions per second", fmt.Sprintf("%.1f", rate), fmt.Sprintf(">= %.0f", throughputTarget), verdict(rate >= throughputTarget, rate/throughputTarget))
+	row("latency p50 (Create->Complete)", fmt.Sprintf("%.0f ms", ms(percentile(latencies, 50))), "", "")
+	row("latency p90", fmt.Sprintf("%.0f ms", ms(percentile(latencies, 90))), "", "")
+	row("latency p99", fmt.Sprintf("%.0f ms", ms(percentile(latencies, 99))), fmt.Sprintf("< %.0f ms", ms(p99Target)),
+		verdict(percentile(latencies, 99) < p99Target, float64(percentile(latencies, 99))/float64(p99Target)))
+	row("latency max", fmt.Sprintf("%.0f ms", ms(percentile(latencies, 100))), "", "")
+	row("GitLab requests per action", fmt.Sprintf("%.3f", perAction), fmt.Sprintf("<= %.1f", requestsTarget), verdict(perAction <= requestsTarget, perAction/requestsTarget))
+	row("heap after (HeapAlloc after GC)", fmt.Sprintf("%.1f MiB", mib(memAfter.heapAlloc)), "", fmt.Sprintf("before: %.1f MiB", mib(memBefore.heapAlloc)))
+	row("RSS after (VmRSS)", fmt.Sprintf("%.1f MiB", mib(memAfter.rss)), "", fmt.Sprintf("before: %.1f MiB", mib(memBefore.rss)))
+	fmt.Fprintf(&out, "  (heap and RSS are this process: the operator's manager, and also the simulator, the benchmark's\n"+
+		"   client and watch; kube-apiserver and etcd are separate processes and not counted)\n")
+	fmt.Fprintf(&out, "GitLab requests by route (GET /user excluded from the per-action figure):\n")
+	for _, route := range statsAfter.Routes() {
+		for code, n := range statsAfter.Requests[route] {
+			if d := n - statsBefore.Requests[route][code]; d > 0 {
+				fmt.Fprintf(&out, "  %-60s %3d  %d\n", route, code, d)
+			}
+		}
+	}
+	fmt.Fprintf(&out, "jobs canceled exactly once: %d; canceled more than once: %d; not canceled: %d\n", cancels, doubles, missing)
+	for reason, n := range failed {
+		fmt.Fprintf(&out, "  Failed x%d: %s\n", n, reason)
+	}
+	fmt.Print(out.String())
+
+	// Leave nothing for the next benchmark's manager cache or memory figures.
+	if err := h.k8s.DeleteAllOf(ctx, &civ1alpha1.JobAction{}, client.InNamespace(w.ns)); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: deleting JobActions:", err)
+	}
+}
+
+// percentile is the p-th percentile of sorted (nearest rank).
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (p*len(sorted) + 99) / 100
+	return sorted[min(max(i-1, 0), len(sorted)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func verdict(ok bool, ratio float64) string {
+	if ok {
+		return "meets target"
+	}
+	return fmt.Sprintf("MISSES target (%.2fx of it)", ratio)
+}
+
+// benchTimeout bounds the wait for the JobActions (JOBOPS_BENCH_JA_TIMEOUT, a
+// duration, for quick experiments).
+func benchTimeout() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("JOBOPS_BENCH_JA_TIMEOUT")); err == nil {
+		return d
+	}
+	return 3 * time.Minute
+}
