@@ -18,6 +18,7 @@ limitations under the License.
 package controllers_test
 
 import (
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -283,5 +284,72 @@ var _ = Describe("JobAction exactly once", func() {
 		waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
 		Expect(actions(id).Retry).To(Equal(int64(1)))
 		Expect(sim.Stats().Count(route, 503) - refused).To(Equal(int64(2)))
+	})
+})
+
+var _ = Describe("JobAction requester", func() {
+	var (
+		w       *world
+		p       gitlabsim.Pipeline
+		running int64
+	)
+	BeforeEach(func() {
+		w = newWorld()
+		p = w.pipeline(gitlabsim.JobSpec{Name: "deploy", Status: "running"}, gitlabsim.JobSpec{Name: "flaky", Status: "failed"})
+		running = p.Jobs[0].ID
+		token, err := sim.JobToken(running)
+		Expect(err).NotTo(HaveOccurred())
+		w.secret("ci-job-token", map[string]string{"token": token})
+	})
+
+	requested := func(name, connection string, jobID int64, project string) *civ1alpha1.JobAction {
+		follow := false
+		ja := &civ1alpha1.JobAction{Spec: civ1alpha1.JobActionSpec{ConnectionRef: civ1alpha1.ConnectionReference{Name: connection},
+			Project: project, Action: civ1alpha1.ActionRetry, JobID: jobID, FollowResult: &follow,
+			Requester: &civ1alpha1.Requester{JobTokenSecretRef: civ1alpha1.TokenSecretReference{Name: "ci-job-token"}}}}
+		ja.Name, ja.Namespace = name, w.ns
+		Expect(k8s.Create(ctx, ja)).To(Succeed())
+		return ja
+	}
+
+	It("acts for a running job of the target's project and records who asked", func() {
+		got := waitFor(requested("asked", "gitlab", p.Jobs[1].ID, w.project.PathWithNamespace), civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		Expect(got.Status.Requester).To(Equal(&civ1alpha1.RequesterStatus{JobID: running, PipelineID: p.ID, ProjectID: w.project.ID, Username: got.Status.Requester.Username}))
+		Expect(actions(p.Jobs[1].ID).Retry).To(Equal(int64(1)))
+	})
+
+	It("refuses a requester whose job has finished", func() {
+		_, err := sim.SetJobStatus(running, "success", "")
+		Expect(err).NotTo(HaveOccurred())
+		waitFor(requested("finished", "gitlab", p.Jobs[1].ID, w.project.PathWithNamespace), civ1alpha1.ConditionFailed, civ1alpha1.ReasonRequesterNotRunning)
+		Expect(actions(p.Jobs[1].ID).Retry).To(BeZero())
+	})
+
+	It("refuses a target in another project", func() {
+		other, err := sim.CreateProject(gitlabsim.ProjectSpec{PathWithNamespace: fmt.Sprintf("other/app-%d", w.project.ID)})
+		Expect(err).NotTo(HaveOccurred())
+		op, err := sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: other.ID, Jobs: []gitlabsim.JobSpec{{Name: "x", Status: "failed"}}})
+		Expect(err).NotTo(HaveOccurred())
+		waitFor(requested("elsewhere", "gitlab", op.Jobs[0].ID, other.PathWithNamespace), civ1alpha1.ConditionFailed, civ1alpha1.ReasonRequesterOtherProject)
+		Expect(actions(op.Jobs[0].ID).Retry).To(BeZero())
+	})
+
+	It("checks the connection's agent: allowed, then not", func() {
+		allowed, err := sim.CreateAgent(gitlabsim.AgentSpec{ConfigProjectID: w.project.ID})
+		Expect(err).NotTo(HaveOccurred())
+		elsewhere, err := sim.CreateProject(gitlabsim.ProjectSpec{PathWithNamespace: fmt.Sprintf("agents/config-%d", w.project.ID)})
+		Expect(err).NotTo(HaveOccurred())
+		denied, err := sim.CreateAgent(gitlabsim.AgentSpec{ConfigProjectID: elsewhere.ID})
+		Expect(err).NotTo(HaveOccurred())
+		for name, id := range map[string]int64{"agent-ok": allowed.ID, "agent-denied": denied.ID} {
+			conn := &civ1alpha1.GitLabConnection{Spec: civ1alpha1.GitLabConnectionSpec{URL: simURL,
+				TokenSecretRef: civ1alpha1.TokenSecretReference{Name: "gitlab-token"}, AgentID: id}}
+			conn.Name, conn.Namespace = name, w.ns
+			Expect(k8s.Create(ctx, conn)).To(Succeed())
+		}
+		waitFor(requested("via-agent", "agent-ok", p.Jobs[1].ID, w.project.PathWithNamespace), civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		got := waitFor(requested("via-denied", "agent-denied", p.Jobs[1].ID, w.project.PathWithNamespace), civ1alpha1.ConditionFailed, civ1alpha1.ReasonAgentNotAllowed)
+		Expect(findTrue(got.Status.Conditions, civ1alpha1.ConditionFailed).Message).To(ContainSubstring("agent %d", denied.ID))
+		Expect(actions(p.Jobs[1].ID).Retry).To(Equal(int64(1)))
 	})
 })
