@@ -271,6 +271,19 @@ var _ = Describe("JobWatch", func() {
 		}
 	})
 
+	It("retries a job it played when that run fails", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "deploy-staging", When: "manual"})
+		jw := w.watch("play-then-retry", civ1alpha1.JobWatchSpec{Rules: []civ1alpha1.WatchRule{
+			{Name: "play", Action: civ1alpha1.ActionPlay, Match: civ1alpha1.RuleMatch{Names: []string{"deploy-*"}}},
+			retryRule("infra", 1, "runner_system_failure")}})
+		got := synced(jw)
+		Expect(actions(p.Jobs[0].ID).Play).To(Equal(int64(1)))
+		Expect(got.Status.Cursor.OldestOpenJobID).To(Equal(p.Jobs[0].ID), "the played job runs on")
+		failLatest(p.ID, "deploy-staging", "runner_system_failure")
+		synced(got)
+		Expect(actions(p.Jobs[0].ID).Retry).To(Equal(int64(1)))
+	})
+
 	It("adopts a retry whose response was lost instead of retrying twice", func() {
 		p := w.pipeline(gitlabsim.JobSpec{Name: "rspec", Status: "failed", FailureReason: "runner_system_failure"})
 		Expect(sim.SetFaults(gitlabsim.Faults{LoseResponseRate: 1, Count: 1, Routes: []string{retryRoute}})).To(Succeed())

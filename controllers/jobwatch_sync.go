@@ -18,6 +18,7 @@ limitations under the License.
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -193,7 +194,7 @@ func (s *syncer) evaluate(ctx context.Context, jobs []gitlab.Job) error {
 		newestAttempt[key] = max(newestAttempt[key], j.ID)
 		s.newest = max(s.newest, j.ID)
 	}
-	slices.SortFunc(jobs, func(a, b gitlab.Job) int { return int(a.ID - b.ID) })
+	slices.SortFunc(jobs, func(a, b gitlab.Job) int { return cmp.Compare(a.ID, b.ID) })
 	for _, job := range jobs {
 		if newestAttempt[attemptKey(job)] > job.ID && !s.hasErase {
 			continue // an older attempt: only erasing it could matter
@@ -263,6 +264,11 @@ func (s *syncer) decide(ctx context.Context, rule *policy.Rule, job gitlab.Job, 
 	}
 	s.actions++
 	s.queued = append(s.queued, queuedAction{rule: rule, job: job, vars: vars})
+	if a := rule.Action(); a == civ1alpha1.ActionPlay || a == civ1alpha1.ActionCancel {
+		// A played or canceled job keeps its id and runs on (or winds down): a
+		// later rule may still have something to say about how it ends.
+		s.keepOpen(job.ID, time.Time{})
+	}
 	return nil
 }
 
