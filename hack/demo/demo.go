@@ -138,7 +138,7 @@ func (d *demo) startControlPlane(assets string) error {
 	d.cp = cp
 	d.stops = append(d.stops, cp.Stop)
 	d.files = append(d.files, cp.Kubeconfig)
-	d.logf("kube-apiserver ready with the CRDs installed, in %s", time.Since(start).Round(100*time.Millisecond))
+	d.logf("kube-apiserver ready at %s with the CRDs installed, in %s", cp.Config.Host, time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 
@@ -153,7 +153,8 @@ func (d *demo) startSimulator(ctx context.Context, binary string) error {
 	}
 	d.sim = sim
 	d.stops = append(d.stops, func() error { return sim.Stop(10 * time.Second) })
-	d.logf("gitlab-sim serving the demo world at %s (runner lifecycle: pending %s, running %s)", sim.URL, lifecycle.Pending, lifecycle.Running)
+	d.logf("gitlab-sim (pid %d) serving the demo world at %s; runner lifecycle: pending %s, running %s",
+		sim.Pid(), sim.URL, lifecycle.Pending, lifecycle.Running)
 	return nil
 }
 
@@ -166,7 +167,7 @@ func (d *demo) startManager(ctx context.Context, binary string) error {
 	if err != nil {
 		return err
 	}
-	d.logf("manager running (pid %d)", m.Process().Pid())
+	d.logf("manager (pid %d) running", m.Process().Pid())
 	return nil
 }
 
