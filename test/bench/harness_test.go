@@ -33,6 +33,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,8 +48,10 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
@@ -85,6 +88,9 @@ type harness struct {
 }
 
 var (
+	// workersSetting says how many reconciles a controller runs at once.
+	workersSetting = "as shipped (controller-runtime's default, 1)"
+
 	harnessOnce sync.Once
 	shared      *harness
 	sharedErr   error
@@ -125,6 +131,10 @@ func startHarness() (*harness, error) {
 		ctrl.SetLogger(zap.New(zap.WriteTo(sink), zap.UseDevMode(true)))
 	}
 
+	// Per-verb latency of every Kubernetes request of the process, and the
+	// time spent in the client-side limiter, to tell what bounds a figure.
+	ctrlmetrics.RegisterRESTClientMetrics(ctrlmetrics.MetricRequestLatency, ctrlmetrics.MetricRateLimiterLatency)
+
 	env, cfg, err := testenv.Start()
 	if err != nil {
 		return nil, err
@@ -143,11 +153,18 @@ func startHarness() (*harness, error) {
 	if err != nil {
 		return nil, stopOnErr(env, err)
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	opts := ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-	})
+	}
+	// A what-if for experiments, not what make bench measures: the manager-wide
+	// default of MaxConcurrentReconciles (every controller that sets none).
+	if n, err := strconv.Atoi(os.Getenv("JOBOPS_BENCH_MAX_CONCURRENT_RECONCILES")); err == nil && n > 0 {
+		opts.Controller = config.Controller{MaxConcurrentReconciles: n}
+		workersSetting = fmt.Sprintf("%d in every controller (JOBOPS_BENCH_MAX_CONCURRENT_RECONCILES, a what-if: not as shipped)", n)
+	}
+	mgr, err := ctrl.NewManager(cfg, opts)
 	if err != nil {
 		return nil, stopOnErr(env, err)
 	}
@@ -317,3 +334,159 @@ func vmRSS() uint64 {
 func mib(n uint64) float64 { return float64(n) / (1 << 20) }
 
 func signedMiB(after, before uint64) float64 { return (float64(after) - float64(before)) / (1 << 20) }
+
+// metricSnapshot holds, for every series of controller-runtime's registry
+// (where the controllers, the GitLab client, the workqueues and client-go
+// record), a counter's value or a histogram's sum and count.
+type metricSnapshot map[string]metricValue
+
+type metricValue struct{ value, sum, count float64 }
+
+func gatherMetrics() metricSnapshot {
+	out := metricSnapshot{}
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		return out
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			key := f.GetName() + "{" + strings.Join(labels, ",") + "}"
+			switch {
+			case m.GetCounter() != nil:
+				out[key] = metricValue{value: m.GetCounter().GetValue()}
+			case m.GetGauge() != nil:
+				out[key] = metricValue{value: m.GetGauge().GetValue()}
+			case m.GetHistogram() != nil:
+				out[key] = metricValue{sum: m.GetHistogram().GetSampleSum(), count: float64(m.GetHistogram().GetSampleCount())}
+			}
+		}
+	}
+	return out
+}
+
+// delta sums, over the series whose key starts with name and contains every
+// fragment, the change of value, sum and count since before.
+func (after metricSnapshot) delta(before metricSnapshot, name string, fragments ...string) metricValue {
+	var d metricValue
+next:
+	for key, v := range after {
+		if !strings.HasPrefix(key, name+"{") {
+			continue
+		}
+		for _, f := range fragments {
+			if !strings.Contains(key, f) {
+				continue next
+			}
+		}
+		b := before[key]
+		d.value += v.value - b.value
+		d.sum += v.sum - b.sum
+		d.count += v.count - b.count
+	}
+	return d
+}
+
+// meanMS is a histogram delta's mean in milliseconds.
+func (v metricValue) meanMS() float64 {
+	if v.count == 0 {
+		return 0
+	}
+	return v.sum / v.count * 1000
+}
+
+// cpuSample is the CPU time used so far by this process and by each child
+// process (kube-apiserver and etcd, started by envtest), and the machine's
+// busy and total time, from procfs, in seconds.
+type cpuSample struct {
+	self     float64
+	children map[string]float64 // by command name
+	busy     float64
+	total    float64
+	at       time.Time
+}
+
+// clockTicks is USER_HZ, 100 on every Linux this runs on.
+const clockTicks = 100.0
+
+func sampleCPU() cpuSample {
+	s := cpuSample{children: map[string]float64{}, at: time.Now()}
+	self := os.Getpid()
+	_, s.self = procStat(self)
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		if ppid, comm, cpu, ok := procStatFull(pid); ok && ppid == self {
+			s.children[comm] += cpu
+		}
+	}
+	if data, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(data), "\n")
+		fields := strings.Fields(line)
+		for i, f := range fields[1:] {
+			v, _ := strconv.ParseFloat(f, 64)
+			if i >= 8 { // guest time is already counted in user
+				break
+			}
+			s.total += v / clockTicks
+			if i != 3 && i != 4 { // idle, iowait
+				s.busy += v / clockTicks
+			}
+		}
+	}
+	return s
+}
+
+func procStat(pid int) (string, float64) {
+	_, comm, cpu, _ := procStatFull(pid)
+	return comm, cpu
+}
+
+// procStatFull reads a process's parent, command name and CPU seconds.
+func procStatFull(pid int) (ppid int, comm string, cpu float64, ok bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, "", 0, false
+	}
+	s := string(data)
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return 0, "", 0, false
+	}
+	comm = s[open+1 : end]
+	fields := strings.Fields(s[end+1:]) // fields[0] is the state, field 3 of stat
+	if len(fields) < 13 {
+		return 0, "", 0, false
+	}
+	ppid, _ = strconv.Atoi(fields[1])
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return ppid, comm, (utime + stime) / clockTicks, true
+}
+
+// cpuReport says where the CPU went between two samples.
+func cpuReport(before, after cpuSample) string {
+	wall := after.at.Sub(before.at).Seconds()
+	var parts []string
+	parts = append(parts, fmt.Sprintf("this process (operator, simulator, benchmark) %.1f s", after.self-before.self))
+	names := make([]string, 0, len(after.children))
+	for name := range after.children {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		parts = append(parts, fmt.Sprintf("%s %.1f s", name, after.children[name]-before.children[name]))
+	}
+	busy := 0.0
+	if t := after.total - before.total; t > 0 {
+		busy = (after.busy - before.busy) / t * 100
+	}
+	return fmt.Sprintf("CPU over %.1f s wall on %d cores: %s; machine busy %.0f%%",
+		wall, runtime.NumCPU(), strings.Join(parts, ", "), busy)
+}

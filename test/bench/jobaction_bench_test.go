@@ -140,6 +140,8 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 
 	memBefore := readMemory()
 	statsBefore := w.sim.Stats()
+	metricsBefore := gatherMetrics()
+	cpuBefore := sampleCPU()
 
 	names := make([]string, jobActions)
 	sent := make([]time.Time, jobActions)
@@ -202,7 +204,9 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 	mu.Lock()
 	got := maps.Clone(outcomes)
 	mu.Unlock()
+	cpuAfter := sampleCPU()
 	statsAfter := w.sim.Stats()
+	metricsAfter := gatherMetrics()
 	memAfter := readMemory()
 
 	// Figures.
@@ -255,8 +259,8 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 	var out strings.Builder
 	fmt.Fprintf(&out, "\n== JobAction throughput: %d Cancel JobActions (by jobID) created at once by %d goroutines ==\n", jobActions, createWorkers)
 	fmt.Fprintf(&out, "settings: rest.Config QPS %d / Burst %d (manager and benchmark client); GitLabConnection requestsPerSecond %d / burst %d;\n"+
-		"          JobAction controller MaxConcurrentReconciles as shipped (default 1); manager metrics and probes off\n",
-		kubeQPS, kubeBurst, gitlabRPS, gitlabBurst)
+		"          MaxConcurrentReconciles %s; manager metrics and probes off\n",
+		kubeQPS, kubeBurst, gitlabRPS, gitlabBurst, workersSetting)
 	if timedOut {
 		fmt.Fprintf(&out, "TIMED OUT: %d of %d reached Complete or Failed\n", len(latencies), jobActions)
 	}
@@ -288,6 +292,26 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 			}
 		}
 	}
+	reconciles := metricsAfter.delta(metricsBefore, "controller_runtime_reconcile_total", "controller=jobaction")
+	reconcileErrors := metricsAfter.delta(metricsBefore, "controller_runtime_reconcile_errors_total", "controller=jobaction")
+	reconcileTime := metricsAfter.delta(metricsBefore, "controller_runtime_reconcile_time_seconds", "controller=jobaction")
+	queueTime := metricsAfter.delta(metricsBefore, "workqueue_queue_duration_seconds", "name=jobaction")
+	gitlabTime := metricsAfter.delta(metricsBefore, "gitlab_request_duration_seconds")
+	fmt.Fprintf(&out, "where the time goes (controller-runtime and internal/gitlab metrics, this run):\n")
+	fmt.Fprintf(&out, "  jobaction reconciles: %.0f (%.2f per action), errors %.0f; mean reconcile %.1f ms, total %.1f s of %.1f s wall\n",
+		reconciles.value, reconciles.value/jobActions, reconcileErrors.value, reconcileTime.meanMS(), reconcileTime.sum, elapsed.Seconds())
+	fmt.Fprintf(&out, "  mean time in the workqueue before a worker took it: %.0f ms; GitLab request mean %.1f ms (%.0f requests)\n",
+		queueTime.meanMS(), gitlabTime.meanMS(), gitlabTime.count)
+	fmt.Fprintf(&out, "  Kubernetes requests of the whole process (operator, plus the benchmark's %d Creates and informer), by verb:\n", jobActions)
+	for _, verb := range []string{"GET", "POST", "PATCH", "PUT", "DELETE", "LIST", "WATCH"} {
+		lat := metricsAfter.delta(metricsBefore, "rest_client_request_duration_seconds", "verb="+verb)
+		if lat.count == 0 {
+			continue
+		}
+		limiter := metricsAfter.delta(metricsBefore, "rest_client_rate_limiter_duration_seconds", "verb="+verb)
+		fmt.Fprintf(&out, "    %-6s %5.0f requests, mean %.1f ms, mean wait in the client-side limiter %.2f ms\n", verb, lat.count, lat.meanMS(), limiter.meanMS())
+	}
+	fmt.Fprintf(&out, "  %s\n", cpuReport(cpuBefore, cpuAfter))
 	fmt.Fprintf(&out, "jobs canceled exactly once: %d; canceled more than once: %d; not canceled: %d\n", cancels, doubles, missing)
 	for reason, n := range failed {
 		fmt.Fprintf(&out, "  Failed x%d: %s\n", n, reason)
