@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"time"
 
@@ -90,6 +91,12 @@ spec:
 		st, err := w.sim.Admin.Stats(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(st.Actions).To(Equal(want))
+		// Not asserted (the kills are random), but worth seeing: how often a
+		// restarted manager found an action done and adopted it.
+		log, err := os.ReadFile(w.manager.Process().LogPath())
+		Expect(err).NotTo(HaveOccurred())
+		GinkgoWriter.Printf("%d actions adopted after a crash; %d GitLab requests in all\n",
+			strings.Count(string(log), "Adopting an action GitLab already performed"), st.TotalRequests)
 	}, NodeTimeout(4*time.Minute))
 })
 
