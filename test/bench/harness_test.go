@@ -23,6 +23,17 @@ limitations under the License.
 // There are no Test functions: plain `go test ./...` compiles this package and
 // starts nothing. The control plane and the manager start on the first
 // benchmark that needs them and stop in TestMain.
+//
+// Run: make bench, or
+//
+//	KUBEBUILDER_ASSETS=$PWD/bin/k8s/1.36.3-linux-amd64 go test -run '^$' -bench . -benchtime 1x ./test/bench/
+//
+// Knobs, all optional:
+//   - JOBOPS_BENCH_LOG=FILE writes the manager's log there (default: discarded).
+//   - JOBOPS_BENCH_MAX_CONCURRENT_RECONCILES=N sets the manager-wide default of
+//     MaxConcurrentReconciles: a what-if, labelled as such in the output.
+//   - JOBOPS_BENCH_SIZES=1000,10000 sets the project sizes of the API cost table.
+//   - JOBOPS_BENCH_JA_TIMEOUT=60s bounds the wait for the 500 JobActions (default 3m).
 package bench_test
 
 import (
