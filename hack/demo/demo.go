@@ -97,13 +97,20 @@ func (d *demo) claimOutDir() error {
 	if pid, alive := runningPid(pidFile); alive {
 		return fmt.Errorf("a demo is already running (pid %d) with %s; stop it, or pass -out", pid, d.rel(d.o.out))
 	}
+	if err := d.stopLeftovers(); err != nil {
+		return err
+	}
 	if err := os.WriteFile(pidFile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
 		return err
 	}
 	d.files = append(d.files, pidFile)
-	// Logs of an earlier run would be appended to and confuse a reader.
-	for _, name := range []string{"manager.log", "gitlab-sim.log", "control-plane.log"} {
-		if err := os.Remove(filepath.Join(d.logDir(), name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	// What an earlier, killed demo left: env and kubeconfig would point at
+	// nothing, and its logs would be appended to and confuse a reader.
+	for _, path := range []string{
+		filepath.Join(d.o.out, "env"), filepath.Join(d.o.out, "kubeconfig"),
+		filepath.Join(d.logDir(), "manager.log"), filepath.Join(d.logDir(), "gitlab-sim.log"), filepath.Join(d.logDir(), "control-plane.log"),
+	} {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	}
@@ -138,6 +145,9 @@ func (d *demo) startControlPlane(assets string) error {
 	d.cp = cp
 	d.stops = append(d.stops, cp.Stop)
 	d.files = append(d.files, cp.Kubeconfig)
+	if err := d.recordControlPlane(); err != nil {
+		return err
+	}
 	d.logf("kube-apiserver ready at %s with the CRDs installed, in %s", cp.Config.Host, time.Since(start).Round(100*time.Millisecond))
 	return nil
 }

@@ -8,6 +8,12 @@
 // With DEMO_EXIT=1 (or -exit) it exits once the objects have settled: 0 if
 // each reached the outcome its demo.jobops.dev/expect annotation names, 1
 // otherwise. CI runs it that way.
+//
+// Every way out stops what it started: normal exit, Ctrl-C, SIGTERM, SIGHUP,
+// a closed stdout pipe. Only SIGKILL cannot be caught: then the simulator and
+// the manager die with the demo (devenv ties them to it), and kube-apiserver
+// and etcd, which envtest starts, are stopped by the next demo that uses the
+// same directory (see leftovers.go).
 package main
 
 import (
@@ -44,7 +50,10 @@ type options struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Every signal that would end the demo without running its cleanup is
+	// caught: Ctrl-C, kill, a closed terminal, and a closed pipe on stdout
+	// (`make demo | head`), which would otherwise kill it at the next write.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	code := run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
