@@ -43,7 +43,7 @@ The demo keeps running. In another terminal:
 
   export KUBECONFIG=%s
   kubectl get gitlab -A                  # kubectl %s if you have none
-  kubectl describe jobaction -n %s retry-flaky-unit
+  kubectl get jobactions -n %s -o wide   # with each one's message
 
   set -a; . %s; set +a              # GITLAB_URL, GITLAB_TOKEN, GITLAB_SIM_ADMIN_TOKEN
   curl -s -H "PRIVATE-TOKEN: $GITLAB_TOKEN" "$GITLAB_URL/api/v4/projects/platform%%2Fapp/jobs"

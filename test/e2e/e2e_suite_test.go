@@ -33,6 +33,9 @@ func TestE2E(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
+	if testing.Short() {
+		Skip("the end-to-end suite builds binaries and starts processes: not with -short")
+	}
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	Expect(assets).NotTo(BeEmpty(), "KUBEBUILDER_ASSETS is not set: run `make test` or `make test-e2e`, "+
 		"or export KUBEBUILDER_ASSETS=$(hack/envtest-binaries.sh)")
