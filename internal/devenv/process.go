@@ -32,7 +32,6 @@ type ProcessSpec struct {
 type Process struct {
 	spec ProcessSpec
 	cmd  *exec.Cmd
-	log  *os.File
 	done chan struct{}
 	err  error // how it exited; read after done is closed
 
@@ -74,7 +73,7 @@ func StartProcess(spec ProcessSpec) (*Process, error) {
 		log.Close()
 		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
 	}
-	p := &Process{spec: spec, cmd: cmd, log: log, done: make(chan struct{}), logStart: start}
+	p := &Process{spec: spec, cmd: cmd, done: make(chan struct{}), logStart: start}
 	go func() {
 		p.err = cmd.Wait()
 		log.Close()
