@@ -23,7 +23,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -107,11 +106,11 @@ func gitlabFailure(err error, what string) *stepError {
 }
 
 // connections turns GitLabConnections and their Secrets into GitLab clients.
-// Secrets are read by name with an uncached reader: the operator keeps no
-// cluster-wide cache of Secret data.
+// Secrets are read by name (secretReader): the operator keeps no cluster-wide
+// cache of Secret data.
 type connections struct {
 	client  client.Client // cached, for GitLabConnections
-	secrets client.Reader // uncached, for Secrets
+	secrets *secretReader
 	clients *gitlab.Clients
 }
 
@@ -179,20 +178,9 @@ func (c *connections) forConnection(ctx context.Context, namespace, name string)
 	return &resolvedConnection{obj: conn, config: cfg, client: gl}, nil
 }
 
-// secretValue reads one key of a Secret in namespace, uncached.
+// secretValue reads one key of a Secret in namespace.
 func (c *connections) secretValue(ctx context.Context, namespace, name, key string) (string, error) {
-	secret := &corev1.Secret{}
-	if err := c.secrets.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, secret); err != nil {
-		if apierrors.IsNotFound(err) {
-			return "", waiting(civ1alpha1.ReasonSecretNotFound, "Secret %q does not exist in namespace %s", name, namespace)
-		}
-		return "", err
-	}
-	value := secret.Data[key]
-	if len(value) == 0 {
-		return "", waiting(civ1alpha1.ReasonSecretKeyMissing, "Secret %q has no key %q, or it is empty", name, key)
-	}
-	return string(value), nil
+	return c.secrets.value(ctx, namespace, name, key)
 }
 
 func keyOr(key, fallback string) string {

@@ -28,6 +28,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -59,6 +60,8 @@ type JobActionReconciler struct {
 	Fresh client.Reader
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+	// Workers is how many objects are reconciled at once.
+	Workers int
 }
 
 // +kubebuilder:rbac:groups=ci.jobops.dev,resources=jobactions,verbs=get;list;watch;delete
@@ -166,9 +169,11 @@ func (r *JobActionReconciler) setProgress(ja *civ1alpha1.JobAction, err error) {
 // result, or a new reason to wait. Never one per poll.
 func (r *JobActionReconciler) announce(ctx context.Context, ja *civ1alpha1.JobAction, before *civ1alpha1.JobActionStatus) {
 	if before.ActionTime == nil && ja.Status.ActionTime != nil {
-		r.Recorder.Eventf(ja, nil, corev1.EventTypeNormal, "Action"+string(ja.Spec.Action), string(ja.Spec.Action),
-			"%s of job %d accepted by GitLab; resulting job %d", ja.Spec.Action, ja.Status.TargetJob.ID, ja.Status.ResultJob.ID)
 		actionsTotal.WithLabelValues(string(ja.Spec.Action), "accepted").Inc()
+		if !finished(ja) { // else the completion event below says it all
+			r.Recorder.Eventf(ja, nil, corev1.EventTypeNormal, "Action"+string(ja.Spec.Action), string(ja.Spec.Action),
+				"%s of job %d accepted by GitLab; resulting job %d", ja.Spec.Action, ja.Status.TargetJob.ID, ja.Status.ResultJob.ID)
+		}
 	}
 	for _, t := range []string{civ1alpha1.ConditionComplete, civ1alpha1.ConditionFailed, civ1alpha1.ConditionProgressing} {
 		now, was := findCondition(ja.Status.Conditions, t), findCondition(before.Conditions, t)
@@ -243,6 +248,7 @@ func (r *JobActionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			handler.EnqueueRequestsFromMapFunc(r.waitingOn(actionSecretsField)),
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Named("jobaction").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Complete(r)
 }
 

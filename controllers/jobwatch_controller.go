@@ -28,6 +28,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -46,6 +47,8 @@ type JobWatchReconciler struct {
 	Recorder recorder.EventRecorder
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+	// Workers is how many objects are reconciled at once.
+	Workers int
 
 	mu       sync.Mutex
 	policies map[types.NamespacedName]compiledPolicy // compiled once per generation
@@ -203,6 +206,7 @@ func (r *JobWatchReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&civ1alpha1.GitLabConnection{}, handler.EnqueueRequestsFromMapFunc(r.watchesOf),
 			builder.WithPredicates(readyChanged())).
 		Named("jobwatch").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Complete(r)
 }
 

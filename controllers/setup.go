@@ -18,6 +18,7 @@ limitations under the License.
 package controllers
 
 import (
+	"cmp"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,6 +30,9 @@ import (
 type Options struct {
 	// ConnectionRecheckInterval is how often a Ready connection is checked again.
 	ConnectionRecheckInterval time.Duration
+	// JobActionWorkers and JobWatchWorkers are how many objects of each kind are
+	// reconciled at once. Each object is still handled by one worker at a time.
+	JobActionWorkers, JobWatchWorkers int
 }
 
 // SetupAll registers every controller with the manager. They share one GitLab
@@ -37,7 +41,9 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	if opts.ConnectionRecheckInterval == 0 {
 		opts.ConnectionRecheckInterval = 5 * time.Minute
 	}
-	conns := connections{client: mgr.GetClient(), secrets: mgr.GetAPIReader(), clients: gitlab.NewClients()}
+	opts.JobActionWorkers = cmp.Or(opts.JobActionWorkers, 8)
+	opts.JobWatchWorkers = cmp.Or(opts.JobWatchWorkers, 4)
+	conns := connections{client: mgr.GetClient(), secrets: newSecretReader(mgr.GetClient(), mgr.GetAPIReader()), clients: gitlab.NewClients()}
 	if err := (&GitLabConnectionReconciler{
 		connections:     conns,
 		Recorder:        mgr.GetEventRecorder("gitlabconnection-controller"),
@@ -50,6 +56,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		Recorder:    mgr.GetEventRecorder("jobaction-controller"),
 		Fresh:       mgr.GetAPIReader(),
 		Now:         time.Now,
+		Workers:     opts.JobActionWorkers,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
@@ -57,5 +64,6 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		connections: conns,
 		Recorder:    mgr.GetEventRecorder("jobwatch-controller"),
 		Now:         time.Now,
+		Workers:     opts.JobWatchWorkers,
 	}).SetupWithManager(mgr)
 }

@@ -45,6 +45,8 @@ func main() {
 		leaderElect            bool
 		leaderElectionNS       string
 		recheck                time.Duration
+		actionWorkers          int
+		watchWorkers           int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP, 0 to disable).")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
@@ -52,6 +54,8 @@ func main() {
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one replica acts on GitLab at a time.")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's own).")
 	flag.DurationVar(&recheck, "connection-recheck-interval", 5*time.Minute, "How often a Ready GitLabConnection is checked again.")
+	flag.IntVar(&actionWorkers, "jobaction-workers", 8, "JobActions reconciled at once.")
+	flag.IntVar(&watchWorkers, "jobwatch-workers", 4, "JobWatches synced at once.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -85,7 +89,9 @@ func main() {
 		log.Error(err, "Unable to create the manager")
 		os.Exit(1)
 	}
-	if err := controllers.SetupAll(mgr, controllers.Options{ConnectionRecheckInterval: recheck}); err != nil {
+	if err := controllers.SetupAll(mgr, controllers.Options{
+		ConnectionRecheckInterval: recheck, JobActionWorkers: actionWorkers, JobWatchWorkers: watchWorkers,
+	}); err != nil {
 		log.Error(err, "Unable to set up the controllers")
 		os.Exit(1)
 	}
