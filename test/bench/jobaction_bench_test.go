@@ -259,7 +259,7 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 	var out strings.Builder
 	fmt.Fprintf(&out, "\n== JobAction throughput: %d Cancel JobActions (by jobID) created at once by %d goroutines ==\n", jobActions, createWorkers)
 	fmt.Fprintf(&out, "settings: rest.Config QPS %d / Burst %d (manager and benchmark client); GitLabConnection requestsPerSecond %d / burst %d;\n"+
-		"          MaxConcurrentReconciles %s; manager metrics and probes off\n",
+		"          workers %s; manager metrics and probes off\n",
 		kubeQPS, kubeBurst, gitlabRPS, gitlabBurst, workersSetting)
 	if timedOut {
 		fmt.Fprintf(&out, "TIMED OUT: %d of %d reached Complete or Failed\n", len(latencies), jobActions)
