@@ -30,8 +30,8 @@ limitations under the License.
 //
 // Knobs, all optional:
 //   - JOBOPS_BENCH_LOG=FILE writes the manager's log there (default: discarded).
-//   - JOBOPS_BENCH_MAX_CONCURRENT_RECONCILES=N sets the manager-wide default of
-//     MaxConcurrentReconciles: a what-if, labelled as such in the output.
+//   - JOBOPS_BENCH_MAX_CONCURRENT_RECONCILES=N sets the JobAction and JobWatch
+//     workers: a what-if, labelled as such in the output.
 //   - JOBOPS_BENCH_SIZES=1000,10000 sets the project sizes of the API cost table.
 //   - JOBOPS_BENCH_JA_TIMEOUT=60s bounds the wait for the 500 JobActions (default 3m).
 package bench_test
