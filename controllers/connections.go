@@ -38,7 +38,7 @@ type stepError struct {
 	Message string
 	// Terminal means nothing changes without someone changing the spec or GitLab:
 	// no requeue. Otherwise RetryAfter (or the workqueue's backoff) applies.
-	Terminal   bool
+	Terminal bool
 	// Waiting means the problem is outside the object (a missing Secret or
 	// connection) and goes away when that appears: wait, don't fail.
 	Waiting    bool
@@ -122,8 +122,8 @@ func (c *connections) config(ctx context.Context, conn *civ1alpha1.GitLabConnect
 		return gitlab.Config{}, err
 	}
 	cfg := gitlab.Config{
-		Connection:            conn.Namespace + "/" + conn.Name,
-		URL:                   conn.Spec.URL,
+		Connection: conn.Namespace + "/" + conn.Name,
+		URL:        conn.Spec.URL,
 		// A token pasted with `echo` ends in a newline, which no HTTP header may carry.
 		Token:                 strings.TrimSpace(token),
 		TokenType:             gitlab.TokenType(conn.Spec.TokenType),

@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 package controllers_test
 
 import (
@@ -198,7 +197,7 @@ var _ = Describe("JobWatch", func() {
 		got := synced(jw)
 		Expect(got.Status.LastSync.Actions).To(Equal(int32(2)))
 		Expect(ruleCounters(got, "infra").SkippedGuard).To(Equal(int64(3)))
-		Expect(actions(p.Jobs[0].ID).Retry + actions(p.Jobs[1].ID).Retry).To(Equal(int64(2)), "oldest first")
+		Expect(actions(p.Jobs[0].ID).Retry+actions(p.Jobs[1].ID).Retry).To(Equal(int64(2)), "oldest first")
 		synced(got)
 		synced(got)
 		for _, j := range p.Jobs {
@@ -267,7 +266,7 @@ var _ = Describe("JobWatch", func() {
 		synced(got)
 		for _, j := range p.Jobs {
 			c := actions(j.ID)
-			Expect(c.Play + c.Cancel + c.Erase).To(BeNumerically("<=", 1), j.Name)
+			Expect(c.Play+c.Cancel+c.Erase).To(BeNumerically("<=", 1), j.Name)
 		}
 	})
 

@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 package controllers
 
 import (
@@ -68,16 +67,16 @@ type syncer struct {
 	started time.Time
 	counter *gitlab.RequestCounter
 
-	watched     []string // statuses some rule matches
-	hasErase    bool
-	attempts    map[int64][]gitlab.Job // include_retried attempts, by pipeline
-	queued      []queuedAction
-	scanned     int
-	candidates  int
-	actions     int
-	newest      int64
-	oldestOpen  int64
-	revisit     time.Time // the earliest moment a waiting job is due
+	watched    []string // statuses some rule matches
+	hasErase   bool
+	attempts   map[int64][]gitlab.Job // include_retried attempts, by pipeline
+	queued     []queuedAction
+	scanned    int
+	candidates int
+	actions    int
+	newest     int64
+	oldestOpen int64
+	revisit    time.Time // the earliest moment a waiting job is due
 }
 
 type queuedAction struct {

@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 // Command manager runs the gitlab-job-operator: the controllers of
 // GitLabConnection, JobAction and JobWatch.
 package main
