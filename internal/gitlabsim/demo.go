@@ -37,9 +37,10 @@ type DemoWorld struct {
 	DownstreamPipelineID int64 // 3
 	FeaturePipelineID    int64 // 4
 	InfraPipelineID      int64 // 5
+	WatchPipelineID      int64 // 6
 
 	// Jobs maps "<pipeline>/<job name>" (pipelines: old, main, feature,
-	// infra) to the job id; see LoadDemoWorld for the table.
+	// infra, watch) to the job id; see LoadDemoWorld for the table.
 	Jobs map[string]int64
 
 	// RunningJobID is feature/long-test; RunningJobToken its CI_JOB_TOKEN.
@@ -86,6 +87,13 @@ type DemoWorld struct {
 //	 16  infra/terraform-plan  failed script_failure; log says "connection reset by peer"
 //	 17  infra/terraform-apply manual
 //	 18  infra/nightly-backup  canceled
+//	pipeline 6  platform/app  main, for the demo's JobWatch (no JobAction names these jobs)
+//	 19  watch/unit-shard-1    failed runner_system_failure; scripted reruns:
+//	                          failed:runner_system_failure, then success
+//	 20  watch/integration-db  failed stuck_or_timeout_failure; reruns pass
+//	 21  watch/bundle-install  failed script_failure; log ends "Could not resolve host: rubygems.org"; reruns pass
+//	 22  watch/deploy-staging  manual (when: manual), environment staging
+//	 23  watch/docker-arm64    pending since 30 minutes ago, stuck (tag "arm64": no runner takes it)
 //
 // Agent 1 is configured in platform/infra and authorized for platform/app.
 //
@@ -227,6 +235,38 @@ func LoadDemoWorld(s *Server, opts DemoOptions) (DemoWorld, error) {
 		return w, err
 	}
 	w.InfraPipelineID = pl.ID
+
+	// Last, so that every id above stays as documented.
+	queued := time.Now().UTC().Add(-30 * time.Minute)
+	pl, err = add("watch", PipelineSpec{
+		ProjectID: app.ID, Ref: "main", Username: "demo",
+		Jobs: []JobSpec{
+			{Name: "unit-shard-1", Stage: "test", Status: StatusFailed, FailureReason: ReasonRunnerSystemFailure,
+				Trace: "Preparing the \"docker\" executor\nERROR: Job failed (system failure): " +
+					"failed to pull image \"ruby:3.3\": context deadline exceeded\n",
+				Outcomes: []Outcome{
+					{Status: StatusFailed, FailureReason: ReasonRunnerSystemFailure,
+						Log: "ERROR: Preparation failed: Cannot connect to the Docker daemon at unix:///var/run/docker.sock"},
+					{Status: StatusSuccess},
+				}},
+			{Name: "integration-db", Stage: "test", Status: StatusFailed, FailureReason: ReasonStuckOrTimeoutFailure,
+				Trace:    "$ bin/rails db:setup\nERROR: Job failed: execution took longer than 30m0s seconds\n",
+				Outcomes: []Outcome{{Status: StatusSuccess}}},
+			{Name: "bundle-install", Stage: "build", Status: StatusFailed, FailureReason: ReasonScriptFailure,
+				Trace: "$ bundle install --jobs 4\nFetching source index from https://rubygems.org/\n" +
+					"Could not fetch specs from https://rubygems.org/ due to underlying error " +
+					"<Could not resolve host: rubygems.org>\nERROR: Job failed: exit code 17\n",
+				Outcomes: []Outcome{{Status: StatusSuccess}}},
+			{Name: "deploy-staging", Stage: "deploy", When: "manual", Status: StatusManual,
+				Environment: "staging", EnvironmentTier: "staging"},
+			{Name: "docker-arm64", Stage: "build", Status: StatusPending, Stuck: true, TagList: []string{"arm64"},
+				CreatedAt: &queued},
+		},
+	})
+	if err != nil {
+		return w, err
+	}
+	w.WatchPipelineID = pl.ID
 
 	ag, err := s.CreateAgent(AgentSpec{
 		Name: "platform-agent", ConfigProjectID: infra.ID, AuthorizedProjectIDs: []int64{app.ID},
