@@ -153,3 +153,65 @@ func (w *world) jobActions(ctx context.Context) map[string]jobAction {
 	}
 	return out
 }
+
+// jobWatch is the part of a JobWatch the specs read.
+type jobWatch struct {
+	Status struct {
+		Conditions []struct {
+			Type, Status, Reason, Message string
+		} `json:"conditions"`
+		TotalActions   int64 `json:"totalActions"`
+		PendingActions []struct {
+			Rule  string `json:"rule"`
+			JobID int64  `json:"jobID"`
+		} `json:"pendingActions"`
+		RecentActions []actionRecord `json:"recentActions"`
+		Rules         []struct {
+			Name          string `json:"name"`
+			Matched       int64  `json:"matched"`
+			Acted         int64  `json:"acted"`
+			SkippedBudget int64  `json:"skippedBudget"`
+			SkippedGuard  int64  `json:"skippedGuard"`
+			Refused       int64  `json:"refused"`
+		} `json:"rules"`
+	} `json:"status"`
+}
+
+type actionRecord struct {
+	Rule        string `json:"rule"`
+	Action      string `json:"action"`
+	JobID       int64  `json:"jobID"`
+	JobName     string `json:"jobName"`
+	ResultJobID int64  `json:"resultJobID"`
+	Outcome     string `json:"outcome"`
+	Message     string `json:"message"`
+}
+
+// condition returns "Type/Reason" of the True condition of that type, or "".
+func (jw jobWatch) condition(typ string) string {
+	for _, c := range jw.Status.Conditions {
+		if c.Type == typ && c.Status == "True" {
+			return c.Type + "/" + c.Reason
+		}
+	}
+	return ""
+}
+
+// jobWatch reads one JobWatch of the namespace.
+func (w *world) jobWatch(ctx context.Context, name string) jobWatch {
+	GinkgoHelper()
+	var jw jobWatch
+	Expect(json.Unmarshal([]byte(run(ctx, "get", "jobwatch", name, "-n", w.ns, "-o", "json")), &jw)).To(Succeed())
+	return jw
+}
+
+// recentActions lists a JobWatch's recent actions as "rule action jobID
+// jobName outcome", newest first.
+func (w *world) recentActions(ctx context.Context, name string) []string {
+	GinkgoHelper()
+	var out []string
+	for _, a := range w.jobWatch(ctx, name).Status.RecentActions {
+		out = append(out, fmt.Sprintf("%s %s %d %s %s", a.Rule, a.Action, a.JobID, a.JobName, a.Outcome))
+	}
+	return out
+}
