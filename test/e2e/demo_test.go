@@ -16,6 +16,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/jobops-dev/gitlab-job-operator/internal/devenv"
+	"github.com/jobops-dev/gitlab-job-operator/internal/gitlabsim"
 )
 
 // `make demo` is how people meet the operator, and CI checks it this way:
@@ -31,6 +32,8 @@ var _ = Describe("make demo", Serial, func() {
 		Expect(p.Wait()).To(Succeed(), "the demo failed:\n%s", log)
 		Expect(log).To(ContainSubstring("every object reached its expected outcome"))
 		Expect(log).To(MatchRegexp(`ok\s+jobaction/retry-running-long-test\s+want Failed/NotRetryable`))
+		Expect(log).To(MatchRegexp(`ok\s+jobwatch/ci-policy\s+want totalActions>=6`))
+		Expect(log).To(MatchRegexp(`ok\s+jobwatch/log-retention\s+want totalActions>=2`))
 		expectAllStopped(log)
 		Expect(filepath.Join(out, "env")).NotTo(BeAnExistingFile(), "env describes a running demo only")
 	}, NodeTimeout(5*time.Minute))
@@ -53,6 +56,34 @@ var _ = Describe("make demo", Serial, func() {
 		stats, err := devenv.NewSimClient(env["GITLAB_URL"], env["GITLAB_SIM_ADMIN_TOKEN"]).Stats(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(stats.Actions).NotTo(BeEmpty())
+
+		By("seeing the JobWatch act on its own jobs only, each attempt once, and the dry run call nothing")
+		// The JobActions' targets (internal/gitlabsim/demo.go): old/build 1,
+		// old/lint 3, main/flaky-unit 8, main/deploy-prod 10,
+		// feature/docker-build 12, feature/package 14; each acted on once,
+		// so ci-policy, whose rules name other jobs, raced none of them. Its
+		// jobs are 19-23 and the retries of unit-shard-1 (the first failed
+		// again), whose ids depend on timing.
+		Expect(stats.Actions).To(SatisfyAll(
+			HaveKeyWithValue(BeEquivalentTo(1), gitlabsim.ActionCounts{Erase: 1}),
+			HaveKeyWithValue(BeEquivalentTo(3), gitlabsim.ActionCounts{Retry: 1}),
+			HaveKeyWithValue(BeEquivalentTo(8), gitlabsim.ActionCounts{Retry: 1}),
+			HaveKeyWithValue(BeEquivalentTo(10), gitlabsim.ActionCounts{Play: 1}),
+			HaveKeyWithValue(BeEquivalentTo(12), gitlabsim.ActionCounts{Cancel: 1}),
+			HaveKeyWithValue(BeEquivalentTo(14), gitlabsim.ActionCounts{Cancel: 1}),
+			HaveKeyWithValue(BeEquivalentTo(19), gitlabsim.ActionCounts{Retry: 1}),
+			HaveKeyWithValue(BeEquivalentTo(20), gitlabsim.ActionCounts{Retry: 1}),
+			HaveKeyWithValue(BeEquivalentTo(21), gitlabsim.ActionCounts{Retry: 1}),
+			HaveKeyWithValue(BeEquivalentTo(22), gitlabsim.ActionCounts{Play: 1}),
+			HaveKeyWithValue(BeEquivalentTo(23), gitlabsim.ActionCounts{Cancel: 1})))
+		for id, counts := range stats.Actions {
+			Expect(counts.Retry + counts.Play + counts.Cancel + counts.Erase).To(BeEquivalentTo(1), "job %d: %+v", id, counts)
+			Expect(id == 1 || counts.Erase == 0).To(BeTrue(), "job %d erased: the dry run called GitLab", id)
+		}
+		watches, err := demoKubectl.Run(ctx, "get", "jobwatches", "-n", "jobops-demo")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(row(watches, "ci-policy")).To(MatchRegexp(`^ci-policy\s+platform/app\s+infra-failures\s+\S+\s+([6-9]|\d\d+)\s+True\s`))
+		Expect(row(watches, "log-retention")).To(MatchRegexp(`^log-retention\s+platform/app\s+erase-old-logs\s+\S+\s+[23]\s+True\s`))
 
 		By("pressing Ctrl-C")
 		Expect(syscall.Kill(p.Pid(), syscall.SIGINT)).To(Succeed())
