@@ -70,6 +70,7 @@ func startWorld(ctx context.Context, name string, o worldOptions) *world {
 	DeferCleanup(func(ctx SpecContext) {
 		if CurrentSpecReport().Failed() {
 			w.reportLogs()
+			w.reportObjects(ctx)
 		}
 		_, err := kubectl.Run(ctx, "delete", "jobactions,jobwatches,gitlabconnections", "--all", "-n", w.ns, "--wait=false")
 		Expect(err).NotTo(HaveOccurred())
@@ -104,6 +105,17 @@ func (w *world) reportLogs() {
 		lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
 		AddReportEntry(name, strings.Join(lines[max(0, len(lines)-60):], "\n"))
 	}
+}
+
+// reportObjects attaches the namespace's JobActions and JobWatches, status
+// and all, to the spec's report, and keeps them next to the logs.
+func (w *world) reportObjects(ctx context.Context) {
+	out, err := kubectl.Run(ctx, "get", "jobactions,jobwatches", "-n", w.ns, "-o", "yaml")
+	if err != nil {
+		out = err.Error()
+	}
+	_ = os.WriteFile(filepath.Join(w.dir, "objects.yaml"), []byte(out), 0o644)
+	AddReportEntry("objects", out)
 }
 
 // jobAction is the part of a JobAction the specs read.
