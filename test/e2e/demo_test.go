@@ -77,7 +77,7 @@ var _ = Describe("make demo", Serial, func() {
 			HaveKeyWithValue(BeEquivalentTo(22), gitlabsim.ActionCounts{Play: 1}),
 			HaveKeyWithValue(BeEquivalentTo(23), gitlabsim.ActionCounts{Cancel: 1})))
 		for id, counts := range stats.Actions {
-			Expect(counts.Retry + counts.Play + counts.Cancel + counts.Erase).To(BeEquivalentTo(1), "job %d: %+v", id, counts)
+			Expect(counts.Retry+counts.Play+counts.Cancel+counts.Erase).To(BeEquivalentTo(1), "job %d: %+v", id, counts)
 			Expect(id == 1 || counts.Erase == 0).To(BeTrue(), "job %d erased: the dry run called GitLab", id)
 		}
 		watches, err := demoKubectl.Run(ctx, "get", "jobwatches", "-n", "jobops-demo")

@@ -40,7 +40,7 @@ var _ = Describe("config/samples", Serial, func() {
 			"jobaction.ci.jobops.dev/retry-rspec", "jobaction.ci.jobops.dev/play-deploy-prod",
 			"jobaction.ci.jobops.dev/cancel-stuck", "jobaction.ci.jobops.dev/erase-old-log",
 			"jobwatch.ci.jobops.dev/platform-infra", "jobwatch.ci.jobops.dev/log-retention"} {
-			Expect(out).To(ContainSubstring(obj+" created"))
+			Expect(out).To(ContainSubstring(obj + " created"))
 		}
 
 		By("waiting with kubectl wait, as a script would")
