@@ -125,6 +125,11 @@ func (a *actor) accepted(job *gitlab.Job) {
 // follow polls the resulting job until it finishes.
 func (a *actor) follow(ctx context.Context) (ctrl.Result, error) {
 	result := a.ja.Status.ResultJob
+	if !a.follows() {
+		// Only a followed result is polled; any other completed when GitLab
+		// answered (this pass started from an older copy).
+		return ctrl.Result{}, nil
+	}
 	job, err := currentJob(ctx, a.gl, a.ja.Spec.Project, result)
 	if err != nil {
 		return ctrl.Result{}, gitlabFailure(err, a.describe(result.ID))

@@ -85,9 +85,12 @@ func (r *JobActionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if err := r.Fresh.Get(ctx, req.NamespacedName, ja); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
+		if finished(ja) {
+			return r.expire(ctx, ja)
+		}
 	}
 	before := ja.Status.DeepCopy()
-	w := newStatusWriter(r.client, ja)
+	w := newStatusWriter(r.client, r.Fresh, ja)
 
 	result, stepErr := r.step(ctx, ja, w)
 	r.setProgress(ja, stepErr)

@@ -65,14 +65,15 @@ func (s *syncer) act(ctx context.Context) error {
 func (s *syncer) resumePending(ctx context.Context) error {
 	for _, p := range slices.Clone(s.jw.Status.PendingActions) {
 		job := gitlab.Job{ID: p.JobID, Name: p.JobName, PipelineID: p.PipelineID, Bridge: p.Bridge}
+		target := &civ1alpha1.JobSummary{ID: p.JobID, Name: p.JobName, PipelineID: p.PipelineID, Bridge: p.Bridge}
+		done, err := happened(ctx, s.gl, s.project, p.Action, target)
 		rule := s.pol.Rule(p.Rule)
-		if rule == nil || rule.Action() != p.Action || s.jw.Spec.DryRun {
+		if err == nil && done == nil && (rule == nil || rule.Action() != p.Action || s.jw.Spec.DryRun) {
+			// Not done, and the spec no longer asks for it: drop it, uncalled.
 			logf.FromContext(ctx).Info("Dropping a pending action the spec no longer asks for", "rule", p.Rule, "job", p.JobID)
 			s.dropPending(p.JobID)
 			continue
 		}
-		target := &civ1alpha1.JobSummary{ID: p.JobID, Name: p.JobName, PipelineID: p.PipelineID, Bridge: p.Bridge}
-		done, err := happened(ctx, s.gl, s.project, p.Action, target)
 		switch {
 		case err != nil && gitlab.IsTerminal(err):
 			s.settle(p.Rule, p.Action, job, nil, err, civ1alpha1.OutcomeSucceeded)
@@ -188,6 +189,7 @@ func syncRules(st *civ1alpha1.JobWatchStatus, pol *policy.Policy) {
 		rules = append(rules, rs)
 	}
 	st.Rules = rules
+	st.RuleCount = int32(len(rules))
 }
 
 // ruleStatus returns the counters of the named rule.

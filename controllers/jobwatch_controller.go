@@ -48,6 +48,8 @@ type JobWatchReconciler struct {
 	Now func() time.Time
 	// Workers is how many objects are reconciled at once.
 	Workers int
+	// Fresh reads a JobWatch from the API server, bypassing the cache.
+	Fresh client.Reader
 
 	mu       sync.Mutex
 	policies map[types.NamespacedName]compiledPolicy // compiled once per generation
@@ -75,7 +77,7 @@ func (r *JobWatchReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	w := newStatusWriter(r.client, jw)
+	w := newStatusWriter(r.client, r.Fresh, jw)
 	result, err := r.reconcile(ctx, jw, w)
 	jw.Status.ObservedGeneration = jw.Generation
 	if werr := w.write(ctx, jw, jobWatchStatus); werr != nil {

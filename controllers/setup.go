@@ -62,6 +62,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	return (&JobWatchReconciler{
 		connections: conns,
 		Recorder:    mgr.GetEventRecorder("jobwatch-controller"),
+		Fresh:       mgr.GetAPIReader(),
 		Now:         time.Now,
 		Workers:     opts.JobWatchWorkers,
 	}).SetupWithManager(mgr)

@@ -392,6 +392,10 @@ type JobWatchStatus struct {
 	// +optional
 	TotalActions int64 `json:"totalActions,omitempty"`
 
+	// ruleCount is how many rules the spec has (for kubectl get).
+	// +optional
+	RuleCount int32 `json:"ruleCount,omitempty"`
+
 	// rules counts what each rule did.
 	// +optional
 	// +listType=map
@@ -418,7 +422,7 @@ type JobWatchStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=jw,categories=gitlab
 // +kubebuilder:printcolumn:name="Project",type=string,JSONPath=`.spec.project`
-// +kubebuilder:printcolumn:name="Rules",type=string,JSONPath=`.spec.rules[*].name`
+// +kubebuilder:printcolumn:name="Rules",type=integer,JSONPath=`.status.ruleCount`
 // +kubebuilder:printcolumn:name="Last Sync",type=date,JSONPath=`.status.lastSyncTime`
 // +kubebuilder:printcolumn:name="Actions",type=integer,JSONPath=`.status.totalActions`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
