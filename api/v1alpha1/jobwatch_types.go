@@ -132,7 +132,9 @@ type RuleMatch struct {
 	// +kubebuilder:validation:items:Pattern=`^[a-z_]+$`
 	FailureReasons []string `json:"failureReasons,omitempty"`
 
-	// names are job name globs (* and ?, as path.Match), such as rspec* or deploy-?.
+	// names are job name globs, such as rspec* or deploy-?: * matches any run of
+	// characters (slashes too, so rspec* matches "rspec 1/4"), ? one character,
+	// [abc] one of a set.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=32
@@ -148,7 +150,7 @@ type RuleMatch struct {
 	// +kubebuilder:validation:items:MaxLength=255
 	Stages []string `json:"stages,omitempty"`
 
-	// refs are branch or tag globs (* and ?), such as main or release-*.
+	// refs are branch or tag globs, such as main, release-* or feature/* (as names).
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=32
