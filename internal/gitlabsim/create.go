@@ -110,27 +110,37 @@ func (st *store) newPipeline(p *project, ref, sha string, u *user, created time.
 	return pl
 }
 
-func normalizeJobSpec(js *JobSpec) error {
-	if js.Name == "" {
-		return invalidf("job name is required")
+// normalizeCommon checks and defaults what builds and bridges share: a name, a
+// stage, when (on_success by default) and a status (pending, or manual for a
+// manual job, by default).
+func normalizeCommon(kind, name string, stage *string, defaultStage string, when, status *string) error {
+	if name == "" {
+		return invalidf("%s name is required", kind)
 	}
-	if js.Stage == "" {
-		js.Stage = "test"
+	if *stage == "" {
+		*stage = defaultStage
 	}
-	if js.When == "" {
-		js.When = "on_success"
+	if *when == "" {
+		*when = "on_success"
 	}
-	if !validWhen(js.When) {
-		return invalidf("job %q when %q: want on_success, manual, always, on_failure or delayed", js.Name, js.When)
+	if !validWhen(*when) {
+		return invalidf("%s %q when %q: want on_success, manual, always, on_failure or delayed", kind, name, *when)
 	}
-	if js.Status == "" {
-		js.Status = StatusPending
-		if js.When == "manual" {
-			js.Status = StatusManual
+	if *status == "" {
+		*status = StatusPending
+		if *when == "manual" {
+			*status = StatusManual
 		}
 	}
-	if !IsValidStatus(js.Status) {
-		return invalidf("job %q status %q: want one of %s", js.Name, js.Status, strings.Join(AllStatuses, ", "))
+	if !IsValidStatus(*status) {
+		return invalidf("%s %q status %q: want one of %s", kind, name, *status, strings.Join(AllStatuses, ", "))
+	}
+	return nil
+}
+
+func normalizeJobSpec(js *JobSpec) error {
+	if err := normalizeCommon("job", js.Name, &js.Stage, "test", &js.When, &js.Status); err != nil {
+		return err
 	}
 	if js.Status != StatusFailed {
 		js.FailureReason = ""
@@ -160,26 +170,8 @@ func normalizeJobSpec(js *JobSpec) error {
 }
 
 func normalizeBridgeSpec(b *BridgeSpec) error {
-	if b.Name == "" {
-		return invalidf("bridge name is required")
-	}
-	if b.Stage == "" {
-		b.Stage = "deploy"
-	}
-	if b.When == "" {
-		b.When = "on_success"
-	}
-	if !validWhen(b.When) {
-		return invalidf("bridge %q when %q: want on_success, manual, always, on_failure or delayed", b.Name, b.When)
-	}
-	if b.Status == "" {
-		b.Status = StatusPending
-		if b.When == "manual" {
-			b.Status = StatusManual
-		}
-	}
-	if !IsValidStatus(b.Status) {
-		return invalidf("bridge %q status %q: want one of %s", b.Name, b.Status, strings.Join(AllStatuses, ", "))
+	if err := normalizeCommon("bridge", b.Name, &b.Stage, "deploy", &b.When, &b.Status); err != nil {
+		return err
 	}
 	if b.DownstreamStatus != "" && !IsValidStatus(b.DownstreamStatus) {
 		return invalidf("bridge %q downstream_status %q: want a job status", b.Name, b.DownstreamStatus)
