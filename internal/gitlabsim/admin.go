@@ -32,36 +32,24 @@ import (
 // (401 otherwise). Errors are {"message":"..."} with 400 (invalid spec), 404
 // (unknown id) or 409 (duplicate).
 
+// creating answers a POST whose body is a spec with 201 and what create made
+// of it.
+func creating[S, T any](create func(S) (T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var spec S
+		if decodeAdmin(w, r, &spec) {
+			out, err := create(spec)
+			adminReply(w, http.StatusCreated, out, err)
+		}
+	}
+}
+
 func (s *Server) adminRoutes(mux *http.ServeMux) {
 	h := func(pattern string, f http.HandlerFunc) { mux.Handle(pattern, s.adminGuard(f)) }
-	h("POST /-/sim/users", func(w http.ResponseWriter, r *http.Request) {
-		var spec UserSpec
-		if decodeAdmin(w, r, &spec) {
-			u, err := s.CreateUser(spec)
-			adminReply(w, http.StatusCreated, u, err)
-		}
-	})
-	h("POST /-/sim/projects", func(w http.ResponseWriter, r *http.Request) {
-		var spec ProjectSpec
-		if decodeAdmin(w, r, &spec) {
-			p, err := s.CreateProject(spec)
-			adminReply(w, http.StatusCreated, p, err)
-		}
-	})
-	h("POST /-/sim/pipelines", func(w http.ResponseWriter, r *http.Request) {
-		var spec PipelineSpec
-		if decodeAdmin(w, r, &spec) {
-			p, err := s.CreatePipeline(spec)
-			adminReply(w, http.StatusCreated, p, err)
-		}
-	})
-	h("POST /-/sim/agents", func(w http.ResponseWriter, r *http.Request) {
-		var spec AgentSpec
-		if decodeAdmin(w, r, &spec) {
-			a, err := s.CreateAgent(spec)
-			adminReply(w, http.StatusCreated, a, err)
-		}
-	})
+	h("POST /-/sim/users", creating(s.CreateUser))
+	h("POST /-/sim/projects", creating(s.CreateProject))
+	h("POST /-/sim/pipelines", creating(s.CreatePipeline))
+	h("POST /-/sim/agents", creating(s.CreateAgent))
 	h("POST /-/sim/jobs/{id}/status", func(w http.ResponseWriter, r *http.Request) {
 		id, ok := adminID(w, r)
 		var spec StatusSpec
