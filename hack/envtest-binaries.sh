@@ -23,6 +23,15 @@ export CGO_ENABLED=0
 
 log() { echo "envtest: $*" >&2; }
 
+# quiet_go_get runs go get, showing its (long) output only when it fails.
+quiet_go_get() {
+  local out
+  if ! out="$(go get "$@" 2>&1)"; then
+    echo "$out" >&2
+    return 1
+  fi
+}
+
 # kube_module writes a throwaway module that builds k8s.io/kubernetes commands.
 # k8s.io/kubernetes points every staging module at ./staging/...; outside its
 # own tree those must be replaced by the published v0.x.y of the same module.
@@ -53,7 +62,7 @@ import (
 )
 GO
   (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true)
-  (cd "$dir" && go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" "k8s.io/kubernetes/cmd/kubectl@v$K8S_VERSION" >&2)
+  (cd "$dir" && quiet_go_get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" "k8s.io/kubernetes/cmd/kubectl@v$K8S_VERSION")
   touch "$dir/.ready"
   echo "$dir"
 }
@@ -62,7 +71,7 @@ etcd_module() {
   local dir="$WORK/etcd-$ETCD_VERSION"
   if [[ -f "$dir/.ready" ]]; then echo "$dir"; return; fi
   rm -rf "$dir" && mkdir -p "$dir"
-  (cd "$dir" && go mod init envtestetcd >/dev/null 2>&1 && go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" >&2)
+  (cd "$dir" && go mod init envtestetcd >/dev/null 2>&1 && quiet_go_get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION")
   touch "$dir/.ready"
   echo "$dir"
 }
@@ -75,7 +84,7 @@ if [[ ! -x "$DEST/etcd" ]]; then
 fi
 for cmd in kube-apiserver kubectl; do
   if [[ ! -x "$DEST/$cmd" ]]; then
-    log "building $cmd v$K8S_VERSION (kube-apiserver takes about 4 minutes cold)"
+    log "building $cmd v$K8S_VERSION (kube-apiserver takes 4 to 10 minutes cold on 2 cores; once)"
     dir="$(kube_module)"
     (cd "$dir" && go build -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$K8S_VERSION")" -o "$DEST/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd") && mv "$DEST/$cmd.tmp" "$DEST/$cmd"
   fi
