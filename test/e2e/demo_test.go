@@ -82,8 +82,8 @@ var _ = Describe("make demo", Serial, func() {
 		}
 		watches, err := demoKubectl.Run(ctx, "get", "jobwatches", "-n", "jobops-demo")
 		Expect(err).NotTo(HaveOccurred())
-		Expect(row(watches, "ci-policy")).To(MatchRegexp(`^ci-policy\s+platform/app\s+infra-failures\s+\S+\s+([6-9]|\d\d+)\s+True\s`))
-		Expect(row(watches, "log-retention")).To(MatchRegexp(`^log-retention\s+platform/app\s+erase-old-logs\s+\S+\s+[23]\s+True\s`))
+		Expect(row(watches, "ci-policy")).To(MatchRegexp(`^ci-policy\s+platform/app\s+4\s+\S+\s+([6-9]|\d\d+)\s+True\s`))
+		Expect(row(watches, "log-retention")).To(MatchRegexp(`^log-retention\s+platform/app\s+1\s+\S+\s+[23]\s+True\s`))
 
 		By("pressing Ctrl-C")
 		Expect(syscall.Kill(p.Pid(), syscall.SIGINT)).To(Succeed())

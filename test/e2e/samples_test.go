@@ -64,12 +64,11 @@ var _ = Describe("config/samples", Serial, func() {
 		Expect(row(table, "play-deploy-prod")).To(MatchRegexp(`^play-deploy-prod\s+Play\s+10\s+10\s+success\s+JobSucceeded\s`))
 		Expect(row(table, "cancel-stuck")).To(MatchRegexp(`^cancel-stuck\s+Cancel\s+12\s+12\s+cancel(ed|ing)\s+Succeeded\s`))
 		Expect(row(table, "erase-old-log")).To(MatchRegexp(`^erase-old-log\s+Erase\s+4\s+4\s+success\s+Succeeded\s`))
-		// The RULES column shows the first rule: a printer column shows the
-		// first value its JSONPath finds.
+		// The RULES column counts the rules (status.ruleCount).
 		watches := run(ctx, "get", "jobwatches", "-n", w.ns)
 		Expect(fields(firstLine(watches))).To(Equal([]string{"NAME", "PROJECT", "RULES", "LAST", "SYNC", "ACTIONS", "READY", "AGE"}))
-		Expect(row(watches, "platform-infra")).To(MatchRegexp(`^platform-infra\s+platform/infra\s+infra-failures\s+\S+\s+3\s+True\s`))
-		Expect(row(watches, "log-retention")).To(MatchRegexp(`^log-retention\s+platform/app\s+erase-old-logs\s+\S+\s+3\s+True\s`))
+		Expect(row(watches, "platform-infra")).To(MatchRegexp(`^platform-infra\s+platform/infra\s+5\s+\S+\s+3\s+True\s`))
+		Expect(row(watches, "log-retention")).To(MatchRegexp(`^log-retention\s+platform/app\s+1\s+\S+\s+3\s+True\s`))
 
 		By("reading what each JobWatch did in its status")
 		Expect(w.recentActions(ctx, "platform-infra")).To(ConsistOf(
