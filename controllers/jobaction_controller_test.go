@@ -17,7 +17,9 @@ limitations under the License.
 package controllers_test
 
 import (
+	"encoding/pem"
 	"fmt"
+	"net/http/httptest"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -65,6 +67,24 @@ var _ = Describe("GitLabConnection", func() {
 		Expect(k8s.Update(ctx, &s)).To(Succeed())
 		Eventually(func(g Gomega) {
 			g.Expect(w.connectionReady("later")).To(HaveField("Reason", civ1alpha1.ReasonSucceeded))
+		}).Should(Succeed())
+	})
+
+	It("verifies TLS with the CA bundle it names, and says TLSError without it", func() {
+		w := newWorld()
+		server := httptest.NewTLSServer(sim.Handler())
+		DeferCleanup(server.Close)
+		caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: server.Certificate().Raw})
+		w.secret("corp-ca", map[string]string{"ca.crt": string(caPEM)})
+		for name, ca := range map[string]*civ1alpha1.CABundleSecretReference{"tls-trusted": {Name: "corp-ca"}, "tls-unknown": nil} {
+			conn := &civ1alpha1.GitLabConnection{Spec: civ1alpha1.GitLabConnectionSpec{URL: server.URL,
+				TokenSecretRef: civ1alpha1.TokenSecretReference{Name: "gitlab-token"}, CABundleSecretRef: ca, TimeoutSeconds: 5}}
+			conn.Name, conn.Namespace = name, w.ns
+			Expect(k8s.Create(ctx, conn)).To(Succeed())
+		}
+		Eventually(func(g Gomega) {
+			g.Expect(w.connectionReady("tls-trusted")).To(HaveField("Reason", civ1alpha1.ReasonSucceeded))
+			g.Expect(w.connectionReady("tls-unknown")).To(HaveField("Reason", civ1alpha1.ReasonTLSError))
 		}).Should(Succeed())
 	})
 
