@@ -155,5 +155,5 @@ type GitLabConnectionList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&GitLabConnection{}, &GitLabConnectionList{})
+	knownTypes = append(knownTypes, &GitLabConnection{}, &GitLabConnectionList{})
 }

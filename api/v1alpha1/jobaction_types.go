@@ -202,5 +202,5 @@ type JobActionList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&JobAction{}, &JobActionList{})
+	knownTypes = append(knownTypes, &JobAction{}, &JobActionList{})
 }

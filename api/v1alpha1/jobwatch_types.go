@@ -452,5 +452,5 @@ type JobWatchList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&JobWatch{}, &JobWatchList{})
+	knownTypes = append(knownTypes, &JobWatch{}, &JobWatchList{})
 }

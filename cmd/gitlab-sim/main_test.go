@@ -83,7 +83,8 @@ func TestRunServesTheDemoWorldAndStopsCleanly(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("run returned %v", err)
 	}
-	if _, err := http.Get(url + "/api/v4/version"); err == nil {
+	if resp, err := http.Get(url + "/api/v4/version"); err == nil {
+		resp.Body.Close()
 		t.Error("still serving after shutdown")
 	}
 }

@@ -204,9 +204,9 @@ func (d *demo) wait(ctx context.Context) error {
 		d.logf("stopping")
 		return nil
 	case <-d.manager.Process().Done():
-		return fmt.Errorf("the manager exited: %v", d.manager.Process().Wait())
+		return fmt.Errorf("the manager exited: %w", d.manager.Process().Wait())
 	case <-d.sim.Done():
-		return fmt.Errorf("gitlab-sim exited: %v", d.sim.Wait())
+		return fmt.Errorf("gitlab-sim exited: %w", d.sim.Wait())
 	}
 }
 

@@ -46,9 +46,9 @@ func (d *demo) watch(ctx context.Context) ([]result, error) {
 		case <-ctx.Done():
 			return results, ctx.Err()
 		case <-d.manager.Process().Done():
-			return results, fmt.Errorf("the manager exited: %v", d.manager.Process().Wait())
+			return results, fmt.Errorf("the manager exited: %w", d.manager.Process().Wait())
 		case <-d.sim.Done():
-			return results, fmt.Errorf("gitlab-sim exited: %v", d.sim.Wait())
+			return results, fmt.Errorf("gitlab-sim exited: %w", d.sim.Wait())
 		case <-tick.C:
 		}
 	}

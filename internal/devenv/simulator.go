@@ -91,6 +91,7 @@ func waitForOutput(ctx context.Context, p *Process, marker string) (string, erro
 			return out, nil
 		}
 		if done, exitErr := p.Exited(); done {
+			//nolint:errorlint // exitErr is nil after a clean exit, which %w would print badly
 			return "", fmt.Errorf("%s exited before it was ready (%v); see %s", p.Name(), exitErr, p.LogPath())
 		}
 		select {

@@ -31,7 +31,7 @@ func WaitForURL(ctx context.Context, url string, exited <-chan struct{}) error {
 		last = err
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w (last: %v)", url, ctx.Err(), last)
+			return fmt.Errorf("waiting for %s: %w (last: %w)", url, ctx.Err(), last)
 		case <-exited:
 			return fmt.Errorf("waiting for %s: the server exited", url)
 		case <-tick.C:

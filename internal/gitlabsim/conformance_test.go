@@ -316,6 +316,7 @@ func TestClientCancelsRetriesErasesAndPlays(t *testing.T) {
 	if err != nil || j.Status != StatusCanceling {
 		t.Fatalf("cancel running: %v %+v", err, j)
 	}
+	//nolint:staticcheck // deprecated for v4, but v2's only way to send force=true
 	j, _, err = c.Jobs.CancelJobWithOptions("group/app", w.job("running"), &gitlab.CancelJobOptions{Force: gitlab.Ptr(true)})
 	if err != nil || j.Status != StatusCanceled {
 		t.Fatalf("force cancel: %v %+v", err, j)

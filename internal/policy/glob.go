@@ -51,7 +51,7 @@ func compileGlob(pattern string) (*glob, error) {
 	if err != nil {
 		// Not expected: the translation only emits quoted literals and
 		// \x{...} ranges. Report it as a bad pattern rather than panic.
-		return nil, fmt.Errorf("%w: %v", path.ErrBadPattern, err)
+		return nil, fmt.Errorf("%w: %w", path.ErrBadPattern, err)
 	}
 	return &glob{src: pattern, re: re}, nil
 }

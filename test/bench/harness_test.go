@@ -127,7 +127,7 @@ func setup(b *testing.B) *harness {
 func startHarness() (*harness, error) {
 	// The manager's log goes nowhere unless JOBOPS_BENCH_LOG names a file:
 	// 500 reconciles would drown the figures.
-	var sink io.Writer = io.Discard
+	sink := io.Discard
 	if path := os.Getenv("JOBOPS_BENCH_LOG"); path != "" {
 		f, err := os.Create(path)
 		if err != nil {

@@ -239,10 +239,10 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 	perAction := float64(gitlabRequests) / float64(jobActions)
 	cancels, doubles, missing := 0, 0, 0
 	for _, id := range jobIDs {
-		switch n := statsAfter.Actions[id].Cancel - statsBefore.Actions[id].Cancel; {
-		case n == 0:
+		switch statsAfter.Actions[id].Cancel - statsBefore.Actions[id].Cancel {
+		case 0:
 			missing++
-		case n == 1:
+		case 1:
 			cancels++
 		default:
 			doubles++
