@@ -21,17 +21,7 @@ import (
 var _ = Describe("the manager crashing", Serial, func() {
 	It("acts on each JobAction's job exactly once across SIGKILLs and restarts", func(ctx SpecContext) {
 		const perAction = 15
-		token := devenv.RandomToken("glpat-crash-")
-		w := startWorld(ctx, "crash-jobactions", worldOptions{
-			simWorld: "empty",
-			// Retried jobs run and pass quickly, so followed results finish.
-			lifecycle: &devenv.Lifecycle{Pending: 200 * time.Millisecond, Running: 500 * time.Millisecond},
-		})
-		_, err := w.sim.Admin.CreateUser(ctx, gitlabsim.UserSpec{Username: "operator", Token: token})
-		Expect(err).NotTo(HaveOccurred())
-		// A modest rate limit spreads the work over seconds, so the kills land
-		// in the middle of it rather than after it.
-		w.connect(ctx, token, "  requestsPerSecond: 10\n  burst: 10\n")
+		w, _ := startCrashWorld(ctx, "crash-jobactions")
 
 		By("making a project with running jobs to cancel and failed jobs to retry")
 		project, err := w.sim.Admin.CreateProject(ctx, gitlabsim.ProjectSpec{PathWithNamespace: "crash/app"})
@@ -137,4 +127,22 @@ func crashLoop(ctx context.Context, w *world, n int, rng *rand.Rand) []kill {
 		Expect(w.manager.Start(ctx)).To(Succeed())
 	}
 	return kills
+}
+
+// startCrashWorld starts an empty simulator whose runner ends retried and
+// played jobs within a second, and a connection "gitlab" for a new user,
+// whose token it returns. A
+// modest rate limit spreads the work over seconds, so that the kills land in
+// the middle of it rather than after it.
+func startCrashWorld(ctx context.Context, name string) (*world, string) {
+	GinkgoHelper()
+	w := startWorld(ctx, name, worldOptions{
+		simWorld:  "empty",
+		lifecycle: &devenv.Lifecycle{Pending: 200 * time.Millisecond, Running: 500 * time.Millisecond},
+	})
+	token := devenv.RandomToken("glpat-" + name + "-")
+	_, err := w.sim.Admin.CreateUser(ctx, gitlabsim.UserSpec{Username: "operator", Token: token})
+	Expect(err).NotTo(HaveOccurred())
+	w.connect(ctx, token, "  requestsPerSecond: 10\n  burst: 10\n")
+	return w, token
 }

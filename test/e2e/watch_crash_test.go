@@ -15,7 +15,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/jobops-dev/gitlab-job-operator/internal/devenv"
 	"github.com/jobops-dev/gitlab-job-operator/internal/gitlabsim"
 )
 
@@ -32,17 +31,7 @@ var _ = Describe("the manager crashing under a JobWatch", Serial, func() {
 			queued     = 5
 			maxRetries = 3
 		)
-		token := devenv.RandomToken("glpat-crash-watch-")
-		w := startWorld(ctx, "crash-jobwatch", worldOptions{
-			simWorld: "empty",
-			// Retried and played jobs run and end within a second.
-			lifecycle: &devenv.Lifecycle{Pending: 200 * time.Millisecond, Running: 500 * time.Millisecond},
-		})
-		_, err := w.sim.Admin.CreateUser(ctx, gitlabsim.UserSpec{Username: "operator", Token: token})
-		Expect(err).NotTo(HaveOccurred())
-		// A modest rate limit spreads the work over seconds, so the kills land
-		// in the middle of it rather than after it.
-		w.connect(ctx, token, "  requestsPerSecond: 10\n  burst: 10\n")
+		w, token := startCrashWorld(ctx, "crash-jobwatch")
 
 		By("making a project with failed jobs that fail again some times, manual jobs and jobs pending for an hour")
 		project, err := w.sim.Admin.CreateProject(ctx, gitlabsim.ProjectSpec{PathWithNamespace: "crash/watch"})
