@@ -69,7 +69,7 @@ func (a *actor) act(ctx context.Context, w *statusWriter) error {
 // happened, adopts it if so, and calls only if not.
 func (a *actor) resume(ctx context.Context) error {
 	target := a.ja.Status.TargetJob
-	done, err := happened(ctx, a.gl, a.ja.Spec.Project, a.ja.Spec.Action, target)
+	done, err := happened(ctx, a.gl, a.ja.Spec.Project.String(), a.ja.Spec.Action, target)
 	if err != nil {
 		return gitlabFailure(err, a.describe(target.ID))
 	}
@@ -89,7 +89,7 @@ func (a *actor) resume(ctx context.Context) error {
 // call makes the one mutating request. internal/gitlab never resends it: a
 // lost answer comes back as a Transient error and the next pass resumes.
 func (a *actor) call(ctx context.Context, jobID int64, vars []gitlab.Variable) error {
-	job, err := perform(ctx, a.gl, a.ja.Spec.Project, a.ja.Spec.Action, jobID, vars, a.ja.Spec.Force)
+	job, err := perform(ctx, a.gl, a.ja.Spec.Project.String(), a.ja.Spec.Action, jobID, vars, a.ja.Spec.Force)
 	if err != nil {
 		return gitlabFailure(err, a.describe(jobID))
 	}
@@ -130,7 +130,7 @@ func (a *actor) follow(ctx context.Context) (ctrl.Result, error) {
 		// answered (this pass started from an older copy).
 		return ctrl.Result{}, nil
 	}
-	job, err := currentJob(ctx, a.gl, a.ja.Spec.Project, result)
+	job, err := currentJob(ctx, a.gl, a.ja.Spec.Project.String(), result)
 	if err != nil {
 		return ctrl.Result{}, gitlabFailure(err, a.describe(result.ID))
 	}
@@ -189,7 +189,7 @@ func (a *actor) verb() string {
 }
 
 func (a *actor) describe(jobID int64) string {
-	return fmt.Sprintf("job %d of project %s", jobID, a.ja.Spec.Project)
+	return fmt.Sprintf("job %d of project %s", jobID, a.ja.Spec.Project.String())
 }
 
 // pollDelay grows with the time a job has been running: quick answers for short

@@ -25,6 +25,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
@@ -235,7 +236,7 @@ var _ = Describe("JobAction", func() {
 	It("fails with JobNotFound for an unknown job id and ProjectNotFound for an unknown project", func() {
 		ja := w.action("nojob", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionCancel, JobID: 999999})
 		waitFor(ja, civ1alpha1.ConditionFailed, civ1alpha1.ReasonJobNotFound)
-		ja = w.action("noproject", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionCancel, JobID: 1, Project: "nobody/nothing"})
+		ja = w.action("noproject", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionCancel, JobID: 1, Project: intstr.FromString("nobody/nothing")})
 		waitFor(ja, civ1alpha1.ConditionFailed, civ1alpha1.ReasonProjectNotFound)
 		ja = w.action("noname", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, Ref: "main", JobName: "does-not-exist"})
 		waitFor(ja, civ1alpha1.ConditionFailed, civ1alpha1.ReasonJobNotFound)
@@ -244,7 +245,7 @@ var _ = Describe("JobAction", func() {
 	It("waits for a missing connection without calling GitLab, then acts", func() {
 		p := w.pipeline(gitlabsim.JobSpec{Name: "a", Status: "running"})
 		ja := &civ1alpha1.JobAction{Spec: civ1alpha1.JobActionSpec{ConnectionRef: civ1alpha1.ConnectionReference{Name: "later"},
-			Project: w.project.PathWithNamespace, Action: civ1alpha1.ActionCancel, JobID: p.Jobs[0].ID}}
+			Project: intstr.FromString(w.project.PathWithNamespace), Action: civ1alpha1.ActionCancel, JobID: p.Jobs[0].ID}}
 		ja.Name, ja.Namespace = "waiting", w.ns
 		Expect(k8s.Create(ctx, ja)).To(Succeed())
 		waitFor(ja, civ1alpha1.ConditionProgressing, civ1alpha1.ReasonConnectionNotFound)
@@ -324,7 +325,7 @@ var _ = Describe("JobAction requester", func() {
 	requested := func(name, connection string, jobID int64, project string) *civ1alpha1.JobAction {
 		follow := false
 		ja := &civ1alpha1.JobAction{Spec: civ1alpha1.JobActionSpec{ConnectionRef: civ1alpha1.ConnectionReference{Name: connection},
-			Project: project, Action: civ1alpha1.ActionRetry, JobID: jobID, FollowResult: &follow,
+			Project: intstr.FromString(project), Action: civ1alpha1.ActionRetry, JobID: jobID, FollowResult: &follow,
 			Requester: &civ1alpha1.Requester{JobTokenSecretRef: civ1alpha1.TokenSecretReference{Name: "ci-job-token"}}}}
 		ja.Name, ja.Namespace = name, w.ns
 		Expect(k8s.Create(ctx, ja)).To(Succeed())

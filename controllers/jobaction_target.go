@@ -38,26 +38,26 @@ func (a *actor) resolveTarget(ctx context.Context) (*gitlab.Job, error) {
 	case spec.JobID != 0:
 		return &gitlab.Job{ID: spec.JobID}, nil
 	case spec.PipelineID != 0:
-		jobs, err := a.gl.ListPipelineJobs(ctx, spec.Project, spec.PipelineID, false)
+		jobs, err := a.gl.ListPipelineJobs(ctx, spec.Project.String(), spec.PipelineID, false)
 		if err != nil {
-			return nil, gitlabFailure(err, fmt.Sprintf("pipeline %d of project %s", spec.PipelineID, spec.Project))
+			return nil, gitlabFailure(err, fmt.Sprintf("pipeline %d of project %s", spec.PipelineID, spec.Project.String()))
 		}
 		if job := newestNamed(jobs, spec.JobName); job != nil {
 			return job, nil
 		}
-		bridges, err := a.gl.ListPipelineBridges(ctx, spec.Project, spec.PipelineID)
+		bridges, err := a.gl.ListPipelineBridges(ctx, spec.Project.String(), spec.PipelineID)
 		if err != nil {
-			return nil, gitlabFailure(err, fmt.Sprintf("pipeline %d of project %s", spec.PipelineID, spec.Project))
+			return nil, gitlabFailure(err, fmt.Sprintf("pipeline %d of project %s", spec.PipelineID, spec.Project.String()))
 		}
 		if job := newestNamed(bridges, spec.JobName); job != nil {
 			return job, nil
 		}
 		return nil, &stepError{Reason: civ1alpha1.ReasonJobNotFound, Terminal: true,
-			Message: fmt.Sprintf("pipeline %d of project %s has no job or trigger job named %q", spec.PipelineID, spec.Project, spec.JobName)}
+			Message: fmt.Sprintf("pipeline %d of project %s has no job or trigger job named %q", spec.PipelineID, spec.Project.String(), spec.JobName)}
 	default:
 		var found *gitlab.Job
 		scanned := 0
-		err := a.gl.ListProjectJobs(ctx, spec.Project, nil, func(job gitlab.Job) bool {
+		err := a.gl.ListProjectJobs(ctx, spec.Project.String(), nil, func(job gitlab.Job) bool {
 			scanned++
 			if job.Name == spec.JobName && job.Ref == spec.Ref {
 				found = &job
@@ -65,11 +65,11 @@ func (a *actor) resolveTarget(ctx context.Context) (*gitlab.Job, error) {
 			return found == nil && scanned < maxRefScan
 		})
 		if err != nil {
-			return nil, gitlabFailure(err, "the jobs of project "+spec.Project)
+			return nil, gitlabFailure(err, "the jobs of project "+spec.Project.String())
 		}
 		if found == nil {
 			return nil, &stepError{Reason: civ1alpha1.ReasonJobNotFound, Terminal: true,
-				Message: fmt.Sprintf("no job named %q on ref %q among the newest %d jobs of project %s", spec.JobName, spec.Ref, scanned, spec.Project)}
+				Message: fmt.Sprintf("no job named %q on ref %q among the newest %d jobs of project %s", spec.JobName, spec.Ref, scanned, spec.Project.String())}
 		}
 		return found, nil
 	}
@@ -111,14 +111,14 @@ func (a *actor) checkRequester(ctx context.Context, target *gitlab.Job) (*gitlab
 		return nil, &stepError{Reason: civ1alpha1.ReasonRequesterNotRunning, Terminal: true,
 			Message: fmt.Sprintf("the requesting job %d is %s, not running", who.JobID, who.JobStatus)}
 	}
-	if target.ProjectID == 0 && numericProject(a.ja.Spec.Project) == 0 {
-		full, err := a.gl.GetJob(ctx, a.ja.Spec.Project, target.ID)
+	if target.ProjectID == 0 && numericProject(a.ja.Spec.Project.String()) == 0 {
+		full, err := a.gl.GetJob(ctx, a.ja.Spec.Project.String(), target.ID)
 		if err != nil {
 			return nil, gitlabFailure(err, a.describe(target.ID))
 		}
 		target = full
 	}
-	project := max(target.ProjectID, numericProject(a.ja.Spec.Project))
+	project := max(target.ProjectID, numericProject(a.ja.Spec.Project.String()))
 	if project != who.ProjectID {
 		return nil, &stepError{Reason: civ1alpha1.ReasonRequesterOtherProject, Terminal: true,
 			Message: fmt.Sprintf("the requesting job %d is in project %d, the target in project %d: a job may only ask for actions in its own project", who.JobID, who.ProjectID, project)}

@@ -23,6 +23,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
@@ -38,7 +39,7 @@ const (
 func (w *world) watch(name string, spec civ1alpha1.JobWatchSpec) *civ1alpha1.JobWatch {
 	GinkgoHelper()
 	spec.ConnectionRef = civ1alpha1.ConnectionReference{Name: "gitlab"}
-	spec.Project = w.project.PathWithNamespace
+	spec.Project = intstr.FromString(w.project.PathWithNamespace)
 	if spec.IntervalSeconds == 0 {
 		spec.IntervalSeconds = 3600 // specs ask for syncs with the annotation
 	}

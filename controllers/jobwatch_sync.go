@@ -86,7 +86,7 @@ type queuedAction struct {
 }
 
 func newSyncer(r *JobWatchReconciler, jw *civ1alpha1.JobWatch, conn *resolvedConnection, pol *policy.Policy, w *statusWriter) *syncer {
-	s := &syncer{JobWatchReconciler: r, jw: jw, gl: conn.client, project: jw.Spec.Project, pol: pol, w: w,
+	s := &syncer{JobWatchReconciler: r, jw: jw, gl: conn.client, project: jw.Spec.Project.String(), pol: pol, w: w,
 		now: r.Now(), attempts: map[int64][]gitlab.Job{}}
 	s.started = s.now
 	for _, rule := range pol.Rules() {

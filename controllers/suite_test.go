@@ -32,6 +32,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -197,8 +198,8 @@ func (w *world) pipeline(jobs ...gitlabsim.JobSpec) gitlabsim.Pipeline {
 func (w *world) action(name string, spec civ1alpha1.JobActionSpec) *civ1alpha1.JobAction {
 	GinkgoHelper()
 	spec.ConnectionRef = civ1alpha1.ConnectionReference{Name: "gitlab"}
-	if spec.Project == "" {
-		spec.Project = w.project.PathWithNamespace
+	if spec.Project.String() == "" {
+		spec.Project = intstr.FromString(w.project.PathWithNamespace)
 	}
 	ja := &civ1alpha1.JobAction{Spec: spec}
 	ja.Name, ja.Namespace = name, w.ns

@@ -128,6 +128,14 @@ var _ = Describe("Admission", func() {
 		Entry("connection with zero rate", validConnection, `spec: {requestsPerSecond: 0}`, "spec.requestsPerSecond: Invalid value: 0: spec.requestsPerSecond in body should be greater than or equal to 1"),
 		Entry("connection with huge timeout", validConnection, `spec: {timeoutSeconds: 3600}`, "spec.timeoutSeconds in body should be less than or equal to 300"),
 		Entry("connection with a bad secret key", validConnection, `spec: {tokenSecretRef: {name: t, key: "a/b"}}`, "spec.tokenSecretRef.key in body should match"),
+		Entry("connection url with a token in it", validConnection, `spec: {url: "https://oauth2:glpat-0123456789@gitlab.example.com"}`, "url must not carry credentials (user:token@): put the token in the Secret that tokenSecretRef names"),
+		Entry("connection url with a user in it", validConnection, `spec: {url: "https://admin@gitlab.example.com/"}`, "url must not carry credentials"),
+		Entry("connection url with a port out of range", validConnection, `spec: {url: "https://gitlab.example.com:84433"}`, "url's port must be between 1 and 65535"),
+		Entry("connection url with port zero", validConnection, `spec: {url: "https://gitlab.example.com:0"}`, "url's port must be between 1 and 65535"),
+		Entry("connection with a CA bundle over http", validConnection, `spec: {url: "http://gitlab.example.com", caBundleSecretRef: {name: corp-ca}}`, "caBundleSecretRef needs an https:// url: a CA bundle is for TLS, and over http:// the token would travel in clear"),
+		Entry("connection skipping TLS checks over http", validConnection, `spec: {url: "http://gitlab.example.com", insecureSkipTLSVerify: true}`, "insecureSkipTLSVerify applies only to an https:// url"),
+		Entry("connection with a token Secret name that is not an object name", validConnection, `spec: {tokenSecretRef: {name: GitLab_Token}}`, "the Secret name must be a valid object name: lower-case letters, digits, '-' and '.'"),
+		Entry("connection with a CA Secret name that is not an object name", validConnection, `spec: {caBundleSecretRef: {name: "corp ca"}}`, "spec.caBundleSecretRef.name: Invalid value"),
 		// JobAction
 		Entry("action without target", validAction, `spec: {jobID: null}`, "set exactly one target: jobID, pipelineID with jobName, or ref with jobName"),
 		Entry("action with two targets", validAction, `spec: {pipelineID: 12, jobName: rspec}`, "set exactly one target"),
@@ -141,7 +149,20 @@ var _ = Describe("Admission", func() {
 		Entry("action with value and valueFrom", validAction, `spec: {action: Play, variables: [{key: A, value: b, valueFrom: {secretKeyRef: {name: s, key: k}}}]}`, "set exactly one of value or valueFrom"),
 		Entry("action with a variable without value", validAction, `spec: {action: Play, variables: [{key: A}]}`, "set exactly one of value or valueFrom"),
 		Entry("action with duplicate variable keys", validAction, `spec: {action: Play, variables: [{key: A, value: b}, {key: A, value: c}]}`, `spec.variables[1]: Duplicate value`),
-		Entry("action with a bad project", validAction, `spec: {project: "app"}`, "spec.project in body should match"),
+		Entry("action with a project name alone", validAction, `spec: {project: "app"}`, "project must be a numeric id or a full path such as group/app (a path, not a URL or a project name alone)"),
+		Entry("action with a project URL", validAction, `spec: {project: "https://gitlab.example.com/group/app"}`, "project must be a numeric id or a full path such as group/app"),
+		Entry("action with project id 0", validAction, `spec: {project: "0"}`, "project must be a numeric id of 1 or more, or a full path such as group/app"),
+		Entry("action with project id 0 as a number", validAction, `spec: {project: 0}`, "project must be a numeric id of 1 or more"),
+		Entry("action with a negative project id", validAction, `spec: {project: -4}`, "project must be a numeric id of 1 or more"),
+		Entry("action with a project pasted from a clone URL", validAction, `spec: {project: "group/app.git"}`, "project is a path such as group/app, without the .git of a clone URL"),
+		Entry("action with a project path climbing up", validAction, `spec: {project: "group/../app"}`, "project must not contain '..'"),
+		Entry("action with a connection name that is not an object name", validAction, `spec: {connectionRef: {name: "My GitLab"}}`, "the connection name must be a valid object name"),
+		Entry("action with a variable Secret name that is not an object name", validAction, `spec: {action: Play, variables: [{key: A, valueFrom: {secretKeyRef: {name: Deploy_Secrets, key: k}}}]}`, "the Secret name must be a valid object name"),
+		Entry("action with a requester Secret name that is not an object name", validAction, `spec: {requester: {jobTokenSecretRef: {name: "ci token"}}}`, "the Secret name must be a valid object name"),
+		Entry("action with a ref that has a space", validAction, `spec: {jobID: null, ref: "my branch", jobName: deploy}`, "ref must be a branch or tag name as git allows it"),
+		Entry("action with a ref with two dots", validAction, `spec: {jobID: null, ref: "main..dev", jobName: deploy}`, "ref must be a branch or tag name"),
+		Entry("action with a ref ending in .lock", validAction, `spec: {jobID: null, ref: "main.lock", jobName: deploy}`, "ref must be a branch or tag name"),
+		Entry("action with a ref with a colon", validAction, `spec: {jobID: null, ref: "refs:main", jobName: deploy}`, "ref must be a branch or tag name"),
 		Entry("action with zero job id", validAction, `spec: {jobID: 0}`, "spec.jobID in body should be greater than or equal to 1"),
 		Entry("action with negative job id", validAction, `spec: {jobID: -3}`, "spec.jobID in body should be greater than or equal to 1"),
 		Entry("action without connection", validAction, `spec: {connectionRef: null}`, "spec.connectionRef: Required value"),
@@ -163,6 +184,37 @@ var _ = Describe("Admission", func() {
 		Entry("watch with an unknown status", validWatch, `spec: {rules: [{name: a, action: Retry, match: {statuses: [broken]}}]}`, `spec.rules[0].match.statuses[0]: Unsupported value: "broken"`),
 		Entry("watch with a bad rule name", validWatch, `spec: {rules: [{name: "Bad Name", action: Retry}]}`, "spec.rules[0].name in body should match"),
 		Entry("watch with too many actions per sync", validWatch, `spec: {maxActionsPerSync: 500}`, "spec.maxActionsPerSync in body should be less than or equal to 50"),
+		Entry("watch erasing bridges", validWatch, `spec: {rules: [{name: a, action: Erase, match: {includeBridges: true}}]}`, "match.includeBridges is not allowed on an Erase rule: trigger jobs have no log or artifacts to erase"),
+		Entry("watch matching logs of manual jobs", validWatch, `spec: {rules: [{name: a, action: Play, match: {logPattern: "deploy"}}]}`, "match.logPattern is not allowed on a Play rule: a manual job waiting to be played has no log to match"),
+		Entry("watch with a backoff start above the default cap", validWatch, `spec: {rules: [{name: a, action: Retry, retry: {backoff: {initialSeconds: 7200}}}]}`, "maxSeconds defaults to 3600: set it when initialSeconds is larger"),
+		Entry("watch with a project pasted from a clone URL", validWatch, `spec: {project: "group/app.git"}`, "project is a path such as group/app, without the .git of a clone URL"),
+		Entry("watch with project id 0", validWatch, `spec: {project: 0}`, "project must be a numeric id of 1 or more"),
+		Entry("watch with a connection name that is not an object name", validWatch, `spec: {connectionRef: {name: GitLab}}`, "the connection name must be a valid object name"),
+	)
+
+	It("reports an unparseable url once, without the rules that need a parsed url", func() {
+		obj := edit(validConnection, `spec: {url: "https://gitlab example.com"}`)
+		obj.SetNamespace(ns)
+		err := k8s.Create(ctx, obj)
+		Expect(err).To(MatchError(ContainSubstring("url must be an absolute URL with a host, such as https://gitlab.example.com")))
+		Expect(err.Error()).NotTo(ContainSubstring("query or a fragment"))
+		Expect(err.Error()).NotTo(ContainSubstring("port"))
+	})
+
+	DescribeTable("accepts what GitLab and git accept",
+		func(base, patch string) {
+			obj := edit(base, patch)
+			obj.SetNamespace(ns)
+			Expect(k8s.Create(ctx, obj)).To(Succeed())
+		},
+		Entry("an http url (a simulator, an in-cluster instance)", validConnection, `spec: {url: "http://gitlab.gitlab.svc:8080"}`),
+		Entry("an https url with a port and a path", validConnection, `spec: {url: "https://example.com:8443/gitlab", caBundleSecretRef: {name: corp-ca}}`),
+		Entry("a numeric project written as a number", validAction, `spec: {project: 42}`),
+		Entry("a numeric project written as a string", validAction, `spec: {project: "42"}`),
+		Entry("a project in a subgroup with dots and dashes", validAction, `spec: {project: "my-group/sub.group/app_1"}`),
+		Entry("a release branch with slashes and dots", validAction, `spec: {jobID: null, ref: "release/1.2.x", jobName: deploy}`),
+		Entry("a tag", validAction, `spec: {jobID: null, ref: "v2.0.0-rc.1", jobName: deploy}`),
+		Entry("a watch on a numeric project", validWatch, `spec: {project: 7}`),
 	)
 
 	It("accepts every sample in config/samples", func() {

@@ -31,15 +31,19 @@ const (
 
 // GitLabConnectionSpec describes one GitLab instance and the token the operator uses there.
 // +kubebuilder:validation:XValidation:rule="!(has(self.caBundleSecretRef) && has(self.insecureSkipTLSVerify) && self.insecureSkipTLSVerify)",message="caBundleSecretRef and insecureSkipTLSVerify cannot both be set: either trust a CA or skip verification"
+// +kubebuilder:validation:XValidation:rule="!has(self.caBundleSecretRef) || self.url.startsWith('https://')",message="caBundleSecretRef needs an https:// url: a CA bundle is for TLS, and over http:// the token would travel in clear"
+// +kubebuilder:validation:XValidation:rule="!has(self.insecureSkipTLSVerify) || !self.insecureSkipTLSVerify || self.url.startsWith('https://')",message="insecureSkipTLSVerify applies only to an https:// url"
 type GitLabConnectionSpec struct {
 	// url is the GitLab instance's base URL, such as https://gitlab.example.com
-	// (without /api/v4).
+	// (without /api/v4, and without credentials: the token lives in a Secret).
 	// +required
 	// +kubebuilder:validation:MinLength=8
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('http://') || self.startsWith('https://')",message="url must start with http:// or https://"
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getHostname() != ''",message="url must be an absolute URL with a host, such as https://gitlab.example.com"
-	// +kubebuilder:validation:XValidation:rule="url(self).getQuery().size() == 0 && !self.contains('#')",message="url must not have a query or a fragment"
+	// +kubebuilder:validation:XValidation:rule="!isURL(self) || (url(self).getQuery().size() == 0 && !self.contains('#'))",message="url must not have a query or a fragment"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*@')",message="url must not carry credentials (user:token@): put the token in the Secret that tokenSecretRef names"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*:[0-9]+([/?#]|$)') || self.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])([/?#]|$)')",message="url's port must be between 1 and 65535"
 	URL string `json:"url"`
 
 	// tokenSecretRef names the Secret, in the same namespace, that holds the token the

@@ -16,7 +16,10 @@ limitations under the License.
 
 package v1alpha1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
 
 // JobActionSpec is one action on one GitLab job. It is immutable: to act again,
 // create another JobAction.
@@ -30,12 +33,17 @@ type JobActionSpec struct {
 	// +required
 	ConnectionRef ConnectionReference `json:"connectionRef"`
 
-	// project is the GitLab project: its numeric id, or its full path such as group/app.
+	// project is the GitLab project: its numeric id (42, or "42"), or its full path
+	// such as group/app or group/subgroup/app, as in the project's web address.
 	// +required
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=255
-	// +kubebuilder:validation:Pattern=`^([0-9]+|[a-zA-Z0-9_.][a-zA-Z0-9_.-]*(/[a-zA-Z0-9_.][a-zA-Z0-9_.-]*)+)$`
-	Project string `json:"project"`
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) != int || self >= 1",message="project must be a numeric id of 1 or more, or a full path such as group/app"
+	// +kubebuilder:validation:XValidation:rule="type(self) != string || size(self) <= 255",message="project must be at most 255 characters"
+	// +kubebuilder:validation:XValidation:rule="type(self) != string || self.matches('^([0-9]+|[a-zA-Z0-9_.][a-zA-Z0-9_.-]*(/[a-zA-Z0-9_.][a-zA-Z0-9_.-]*)+)$')",message="project must be a numeric id or a full path such as group/app (a path, not a URL or a project name alone)"
+	// +kubebuilder:validation:XValidation:rule="type(self) != string || !self.matches('^0+$')",message="project must be a numeric id of 1 or more, or a full path such as group/app"
+	// +kubebuilder:validation:XValidation:rule="type(self) != string || !self.endsWith('.git')",message="project is a path such as group/app, without the .git of a clone URL"
+	// +kubebuilder:validation:XValidation:rule="type(self) != string || !self.contains('..')",message="project must not contain '..': write the full path, such as group/app"
+	Project intstr.IntOrString `json:"project"`
 
 	// action is what to do: Retry a finished job, Play a manual job, Cancel a job that
 	// has not finished, or Erase a finished job's log and artifacts.
@@ -57,6 +65,7 @@ type JobActionSpec struct {
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="!self.matches(r'[\\x00-\\x20~^:?*\\[\\\\\\x7f]') && !self.contains('..') && !self.contains('@{') && !self.contains('//') && !self.startsWith('/') && !self.startsWith('-') && !self.endsWith('/') && !self.endsWith('.') && !self.endsWith('.lock')",message="ref must be a branch or tag name as git allows it: no spaces, no '..', '~', '^', ':', '?', '*', '[' or backslash, and not ending in '/', '.' or '.lock'"
 	Ref string `json:"ref,omitempty"`
 
 	// jobName is the job's name in .gitlab-ci.yml; used with pipelineID or ref.

@@ -16,7 +16,10 @@ limitations under the License.
 
 package v1alpha1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
 
 // SyncRequestAnnotation asks a JobWatch to sync now when set to a new value
 // (a timestamp, say): kubectl annotate jw NAME ci.jobops.dev/requested-at="$(date +%s)" --overwrite
@@ -28,12 +31,17 @@ type JobWatchSpec struct {
 	// +required
 	ConnectionRef ConnectionReference `json:"connectionRef"`
 
-	// project is the GitLab project: its numeric id, or its full path such as group/app.
+	// project is the GitLab project: its numeric id (42, or "42"), or its full path
+	// such as group/app or group/subgroup/app, as in the project's web address.
 	// +required
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=255
-	// +kubebuilder:validation:Pattern=`^([0-9]+|[a-zA-Z0-9_.][a-zA-Z0-9_.-]*(/[a-zA-Z0-9_.][a-zA-Z0-9_.-]*)+)$`
-	Project string `json:"project"`
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) != int || self >= 1",message="project must be a numeric id of 1 or more, or a full path such as group/app"
+	// +kubebuilder:validation:XValidation:rule="type(self) != string || size(self) <= 255",message="project must be at most 255 characters"
+	// +kubebuilder:validation:XValidation:rule="type(self) != string || self.matches('^([0-9]+|[a-zA-Z0-9_.][a-zA-Z0-9_.-]*(/[a-zA-Z0-9_.][a-zA-Z0-9_.-]*)+)$')",message="project must be a numeric id or a full path such as group/app (a path, not a URL or a project name alone)"
+	// +kubebuilder:validation:XValidation:rule="type(self) != string || !self.matches('^0+$')",message="project must be a numeric id of 1 or more, or a full path such as group/app"
+	// +kubebuilder:validation:XValidation:rule="type(self) != string || !self.endsWith('.git')",message="project is a path such as group/app, without the .git of a clone URL"
+	// +kubebuilder:validation:XValidation:rule="type(self) != string || !self.contains('..')",message="project must not contain '..': write the full path, such as group/app"
+	Project intstr.IntOrString `json:"project"`
 
 	// pipelineID limits the watch to one pipeline's jobs. Unset watches the whole project.
 	// +optional
@@ -82,6 +90,8 @@ type JobWatchSpec struct {
 // +kubebuilder:validation:XValidation:rule="self.action != 'Play' || !has(self.match.statuses) || self.match.statuses.all(s, s in ['manual', 'scheduled'])",message="a Play rule can match only statuses manual and scheduled"
 // +kubebuilder:validation:XValidation:rule="self.action != 'Cancel' || !has(self.match.statuses) || self.match.statuses.all(s, s in ['created', 'waiting_for_resource', 'preparing', 'waiting_for_callback', 'pending', 'running', 'scheduled', 'manual'])",message="a Cancel rule can match only statuses of jobs that have not finished"
 // +kubebuilder:validation:XValidation:rule="self.action != 'Erase' || !has(self.match.statuses) || self.match.statuses.all(s, s in ['success', 'failed', 'canceled', 'skipped'])",message="an Erase rule can match only finished statuses: success, failed, canceled, skipped"
+// +kubebuilder:validation:XValidation:rule="self.action != 'Erase' || !has(self.match.includeBridges) || !self.match.includeBridges",message="match.includeBridges is not allowed on an Erase rule: trigger jobs have no log or artifacts to erase"
+// +kubebuilder:validation:XValidation:rule="self.action != 'Play' || !has(self.match.logPattern)",message="match.logPattern is not allowed on a Play rule: a manual job waiting to be played has no log to match"
 // +kubebuilder:validation:XValidation:rule="!has(self.match.failureReasons) || (self.action == 'Retry' && (!has(self.match.statuses) || 'failed' in self.match.statuses)) || (self.action == 'Erase' && (!has(self.match.statuses) || 'failed' in self.match.statuses))",message="match.failureReasons needs a Retry or Erase rule whose statuses include failed"
 type WatchRule struct {
 	// name identifies the rule in status, events and metrics; unique in the watch.
@@ -202,7 +212,7 @@ type RetryPolicy struct {
 }
 
 // Backoff is an exponential wait: initialSeconds, then times factor each retry, at most maxSeconds.
-// +kubebuilder:validation:XValidation:rule="self.maxSeconds >= self.initialSeconds",message="backoff.maxSeconds must be at least backoff.initialSeconds"
+// +kubebuilder:validation:XValidation:rule="self.maxSeconds >= self.initialSeconds",message="backoff.maxSeconds must be at least backoff.initialSeconds (maxSeconds defaults to 3600: set it when initialSeconds is larger)"
 type Backoff struct {
 	// initialSeconds is the wait before the first retry.
 	// +optional

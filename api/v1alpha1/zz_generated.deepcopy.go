@@ -270,6 +270,7 @@ func (in *JobActionList) DeepCopyObject() runtime.Object {
 func (in *JobActionSpec) DeepCopyInto(out *JobActionSpec) {
 	*out = *in
 	out.ConnectionRef = in.ConnectionRef
+	out.Project = in.Project
 	if in.Variables != nil {
 		in, out := &in.Variables, &out.Variables
 		*out = make([]PlayVariable, len(*in))
@@ -439,6 +440,7 @@ func (in *JobWatchList) DeepCopyObject() runtime.Object {
 func (in *JobWatchSpec) DeepCopyInto(out *JobWatchSpec) {
 	*out = *in
 	out.ConnectionRef = in.ConnectionRef
+	out.Project = in.Project
 	if in.Rules != nil {
 		in, out := &in.Rules, &out.Rules
 		*out = make([]WatchRule, len(*in))

@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/intstr"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -161,7 +162,7 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 			for i := range next {
 				ja := &civ1alpha1.JobAction{Spec: civ1alpha1.JobActionSpec{
 					ConnectionRef: civ1alpha1.ConnectionReference{Name: "gitlab"},
-					Project:       project.PathWithNamespace,
+					Project:       intstr.FromString(project.PathWithNamespace),
 					Action:        civ1alpha1.ActionCancel,
 					JobID:         jobIDs[i],
 				}}

@@ -28,6 +28,7 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 	"golang.org/x/time/rate"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
@@ -57,7 +58,7 @@ func (w *world) watch(b *testing.B, name, project string, interval, maxActions i
 	b.Helper()
 	jw := &civ1alpha1.JobWatch{Spec: civ1alpha1.JobWatchSpec{
 		ConnectionRef:     civ1alpha1.ConnectionReference{Name: "gitlab"},
-		Project:           project,
+		Project:           intstr.FromString(project),
 		IntervalSeconds:   interval,
 		MaxActionsPerSync: maxActions,
 		Rules:             []civ1alpha1.WatchRule{infraRule()},
