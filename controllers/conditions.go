@@ -19,31 +19,87 @@ package controllers
 import (
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 )
 
-// findCondition returns the condition of type t, or nil.
-func findCondition(conditions []metav1.Condition, t string) *metav1.Condition {
-	return meta.FindStatusCondition(conditions, t)
+// reporter sets an object's conditions and queues the event that goes with
+// each transition, in one call, so a condition and its event never disagree.
+// The events are emitted by emit, after the status that shows them has been
+// written: a pass whose status write fails is done again, and must not have
+// announced anything yet.
+type reporter struct {
+	obj        client.Object
+	conditions *[]metav1.Condition
+	events     []queuedEvent
+}
+
+type queuedEvent struct {
+	eventType, reason, action, note string
+	related                         *corev1.ObjectReference
+}
+
+func newReporter(obj client.Object, conditions *[]metav1.Condition) *reporter {
+	return &reporter{obj: obj, conditions: conditions}
+}
+
+// set sets condition t and says whether that is a transition: a new status or
+// reason. lastTransitionTime moves only when the status changes
+// (meta.SetStatusCondition), so setting the same state again is a no-op the
+// status patch does not even send.
+func (r *reporter) set(t string, status metav1.ConditionStatus, reason, message string) bool {
+	before := meta.FindStatusCondition(*r.conditions, t)
+	transition := before == nil || before.Status != status || before.Reason != reason
+	meta.SetStatusCondition(r.conditions, metav1.Condition{
+		Type:               t,
+		Status:             status,
+		ObservedGeneration: r.obj.GetGeneration(),
+		Reason:             reason,
+		Message:            truncate(message, 1024),
+	})
+	return transition
+}
+
+// announce sets condition t and, on a transition, queues an event of
+// eventType with the condition's reason and message.
+func (r *reporter) announce(t string, status metav1.ConditionStatus, reason, message, eventType, action string) {
+	if r.set(t, status, reason, message) {
+		r.event(eventType, reason, action, message, nil)
+	}
+}
+
+// remove drops condition t: abnormal-true conditions such as Stalled are
+// written only while they are True (kstatus).
+func (r *reporter) remove(t string) {
+	meta.RemoveStatusCondition(r.conditions, t)
+}
+
+// event queues one event. related, when set, names what the event is about
+// besides the object (a GitLab job); events that differ in it are kept apart
+// instead of being folded into one series.
+func (r *reporter) event(eventType, reason, action, note string, related *corev1.ObjectReference) {
+	r.events = append(r.events, queuedEvent{eventType: eventType, reason: reason, action: action, note: truncate(note, 1024), related: related})
+}
+
+// emit records the queued events and forgets them.
+func (r *reporter) emit(rec recorder.EventRecorder) {
+	for _, e := range r.events {
+		var related runtime.Object // a nil *ObjectReference would not be a nil interface
+		if e.related != nil {
+			related = e.related
+		}
+		rec.Eventf(r.obj, related, e.eventType, e.reason, e.action, "%s", e.note)
+	}
+	r.events = nil
 }
 
 // isTrue reports whether the condition of type t is True.
 func isTrue(conditions []metav1.Condition, t string) bool {
 	return meta.IsStatusConditionTrue(conditions, t)
-}
-
-// setCondition sets one condition. lastTransitionTime moves only when the status
-// changes (meta.SetStatusCondition), so re-setting the same state is a no-op a
-// status patch does not even send.
-func setCondition(conditions *[]metav1.Condition, generation int64, t string, status metav1.ConditionStatus, reason, message string) bool {
-	return meta.SetStatusCondition(conditions, metav1.Condition{
-		Type:               t,
-		Status:             status,
-		ObservedGeneration: generation,
-		Reason:             reason,
-		Message:            truncate(message, 1024),
-	})
 }
 
 // truncate bounds a message: status stays small whatever GitLab answered.

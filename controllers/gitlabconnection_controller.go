@@ -21,14 +21,15 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
@@ -45,6 +46,8 @@ const secretNameField = ".spec.secretNames"
 type GitLabConnectionReconciler struct {
 	connections
 	Recorder        recorder.EventRecorder
+	APIReader       client.Reader
+	Clock           clock.PassiveClock
 	RecheckInterval time.Duration
 }
 
@@ -53,55 +56,45 @@ type GitLabConnectionReconciler struct {
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile checks one GitLabConnection.
-func (r *GitLabConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+// Reconcile checks one GitLabConnection. Status and its event are written
+// once, at the end.
+func (r *GitLabConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
 	conn := &civ1alpha1.GitLabConnection{}
 	if err := r.client.Get(ctx, req.NamespacedName, conn); err != nil {
-		if client.IgnoreNotFound(err) == nil {
-			r.clients.Forget(req.String())
+		if apierrors.IsNotFound(err) {
+			r.gitlab.Forget(req.String())
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	original := conn.DeepCopy()
-	wasReady := findCondition(conn.Status.Conditions, civ1alpha1.ConditionReady)
-	var before metav1.Condition
-	if wasReady != nil {
-		before = *wasReady
-	}
-
-	result, checkErr := r.check(ctx, conn)
-
-	conn.Status.ObservedGeneration = conn.Generation
-	if err := r.client.Status().Patch(ctx, conn, client.MergeFrom(original)); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	r.eventOnTransition(conn, before)
-	return result, checkErr
+	status := newStatusPatcher(r.client, r.APIReader, conn, func(o client.Object) any { return o.(*civ1alpha1.GitLabConnection).Status })
+	report := newReporter(conn, &conn.Status.Conditions)
+	defer func() {
+		conn.Status.ObservedGeneration = conn.Generation
+		if perr := status.patch(ctx, conn); perr != nil {
+			res, err = ctrl.Result{}, client.IgnoreNotFound(perr)
+			return
+		}
+		report.emit(r.Recorder)
+		res, err = result(res, err, r.RecheckInterval)
+	}()
+	return r.check(ctx, conn, report)
 }
 
-// check asks GitLab who the token is and sets Ready.
-func (r *GitLabConnectionReconciler) check(ctx context.Context, conn *civ1alpha1.GitLabConnection) (ctrl.Result, error) {
-	now := metav1.Now()
+// check asks GitLab who the token is and sets Ready, announcing each change
+// of its status or reason with one event.
+func (r *GitLabConnectionReconciler) check(ctx context.Context, conn *civ1alpha1.GitLabConnection, report *reporter) (ctrl.Result, error) {
+	now := metav1.NewTime(r.Clock.Now())
 	conn.Status.LastCheckTime = &now
 	user, err := r.currentUser(ctx, conn)
 	if err != nil {
-		se := asStepError(err)
-		if se == nil { // the API server failed us: try again with backoff
-			return ctrl.Result{}, err
-		}
-		setCondition(&conn.Status.Conditions, conn.Generation, civ1alpha1.ConditionReady, metav1.ConditionFalse, se.Reason, se.Message)
+		re := asReconcileError(err)
+		report.announce(civ1alpha1.ConditionReady, metav1.ConditionFalse, re.Reason, re.Message, corev1.EventTypeWarning, "Check")
 		conn.Status.Username, conn.Status.UserID = "", 0
-		if se.Reason == civ1alpha1.ReasonSecretNotFound || se.Reason == civ1alpha1.ReasonSecretKeyMissing {
-			return ctrl.Result{}, nil // the Secret watch brings the connection back
-		}
-		if !se.Terminal {
-			return ctrl.Result{RequeueAfter: max(se.RetryAfter, 10*time.Second)}, nil
-		}
-		return ctrl.Result{RequeueAfter: r.RecheckInterval}, nil
+		return ctrl.Result{}, re
 	}
 	conn.Status.Username, conn.Status.UserID = user.Username, user.ID
-	setCondition(&conn.Status.Conditions, conn.Generation, civ1alpha1.ConditionReady, metav1.ConditionTrue,
-		civ1alpha1.ReasonSucceeded, "GitLab accepted the token of user "+user.Username)
+	report.announce(civ1alpha1.ConditionReady, metav1.ConditionTrue, civ1alpha1.ReasonSucceeded,
+		"GitLab accepted the token of user "+user.Username, corev1.EventTypeNormal, "Check")
 	return ctrl.Result{RequeueAfter: r.RecheckInterval}, nil
 }
 
@@ -110,10 +103,11 @@ func (r *GitLabConnectionReconciler) currentUser(ctx context.Context, conn *civ1
 	if err != nil {
 		return nil, err
 	}
-	gl, err := r.clients.Get(cfg)
+	gl, err := r.gitlab.Get(cfg)
 	if err != nil {
 		if gitlab.ClassOf(err) == gitlab.InvalidConfig {
-			return nil, &stepError{Reason: civ1alpha1.ReasonInvalidCABundle, Message: err.Error(), Terminal: true}
+			// The only config a valid spec can get wrong is the CA bundle's content.
+			return nil, stalled(civ1alpha1.ReasonInvalidCABundle, "%s", err.Error())
 		}
 		return nil, gitlabFailure(err, "GitLab at "+conn.Spec.URL)
 	}
@@ -124,22 +118,8 @@ func (r *GitLabConnectionReconciler) currentUser(ctx context.Context, conn *civ1
 	return user, nil
 }
 
-// eventOnTransition emits one event when Ready changes status or reason, never
-// one per check.
-func (r *GitLabConnectionReconciler) eventOnTransition(conn *civ1alpha1.GitLabConnection, before metav1.Condition) {
-	after := findCondition(conn.Status.Conditions, civ1alpha1.ConditionReady)
-	if after == nil || (after.Status == before.Status && after.Reason == before.Reason) {
-		return
-	}
-	eventType := corev1.EventTypeNormal
-	if after.Status != metav1.ConditionTrue {
-		eventType = corev1.EventTypeWarning
-	}
-	r.Recorder.Eventf(conn, nil, eventType, after.Reason, "Check", "%s", after.Message)
-}
-
 // SetupWithManager registers the controller and its watches.
-func (r *GitLabConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *GitLabConnectionReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &civ1alpha1.GitLabConnection{}, secretNameField,
 		func(obj client.Object) []string {
 			conn := obj.(*civ1alpha1.GitLabConnection)
@@ -152,26 +132,12 @@ func (r *GitLabConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&civ1alpha1.GitLabConnection{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		// Only Secret metadata is watched and cached (no data): enough to know
-		// that a referenced Secret appeared or changed.
-		WatchesMetadata(&metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}},
-			handler.EnqueueRequestsFromMapFunc(r.connectionsOfSecret),
+		For(&civ1alpha1.GitLabConnection{}, builder.WithPredicates(specOrRequestChanged())).
+		WatchesMetadata(secretMetadata(),
+			handler.EnqueueRequestsFromMapFunc(enqueueByIndex(r.client,
+				func() client.ObjectList { return &civ1alpha1.GitLabConnectionList{} }, secretNameField, nil)),
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Named("gitlabconnection").
+		WithOptions(opts).
 		Complete(r)
-}
-
-func (r *GitLabConnectionReconciler) connectionsOfSecret(ctx context.Context, secret client.Object) []reconcile.Request {
-	var list civ1alpha1.GitLabConnectionList
-	if err := r.client.List(ctx, &list, client.InNamespace(secret.GetNamespace()),
-		client.MatchingFields{secretNameField: secret.GetName()}); err != nil {
-		return nil
-	}
-	requests := make([]reconcile.Request, 0, len(list.Items))
-	for _, conn := range list.Items {
-		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: conn.Namespace, Name: conn.Name}})
-	}
-	return requests
 }

@@ -22,8 +22,11 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,7 +34,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
@@ -44,22 +46,27 @@ import (
 type JobWatchReconciler struct {
 	connections
 	Recorder recorder.EventRecorder
-	// Now is the clock; tests may replace it.
-	Now func() time.Time
+	// APIReader reads around the cache.
+	APIReader client.Reader
+	// Clock is the time source; tests may replace it.
+	Clock clock.PassiveClock
 	// Workers is how many objects are reconciled at once.
 	Workers int
-	// Fresh reads a JobWatch from the API server, bypassing the cache.
-	Fresh client.Reader
+	// claimant names this process in the pending actions it records.
+	claimant string
 
-	mu       sync.Mutex
-	policies map[types.NamespacedName]compiledPolicy // compiled once per generation
+	mu      sync.Mutex
+	watches map[types.NamespacedName]*watchState // one per watch, per generation
 }
 
-type compiledPolicy struct {
+// watchState is what the reconciler keeps in memory for one watch generation:
+// its compiled rules and what its syncs learned (see watchMemory).
+type watchState struct {
 	uid        types.UID
 	generation int64
 	policy     *policy.Policy
 	err        error
+	memory     *watchMemory
 }
 
 // +kubebuilder:rbac:groups=ci.jobops.dev,resources=jobwatches,verbs=get;list;watch
@@ -68,161 +75,116 @@ type compiledPolicy struct {
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile syncs one JobWatch when it is due.
-func (r *JobWatchReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+// Reconcile syncs one JobWatch when it is due. Status and events are written
+// once, at the end (pending actions are also written before their calls).
+func (r *JobWatchReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
 	jw := &civ1alpha1.JobWatch{}
 	if err := r.client.Get(ctx, req.NamespacedName, jw); err != nil {
-		if client.IgnoreNotFound(err) == nil {
+		if apierrors.IsNotFound(err) {
 			r.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	w := newStatusWriter(r.client, r.Fresh, jw)
-	result, err := r.reconcile(ctx, jw, w)
-	jw.Status.ObservedGeneration = jw.Generation
-	if werr := w.write(ctx, jw, jobWatchStatus); werr != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(werr)
-	}
-	return result, err
+	status := newStatusPatcher(r.client, r.APIReader, jw, jobWatchStatus)
+	report := newReporter(jw, &jw.Status.Conditions)
+	defer func() {
+		if err != nil {
+			re := asReconcileError(err)
+			report.announce(civ1alpha1.ConditionReady, metav1.ConditionFalse, re.Reason, re.Message, corev1.EventTypeWarning, "Sync")
+		}
+		jw.Status.ObservedGeneration = jw.Generation
+		if perr := status.patch(ctx, jw); perr != nil {
+			res, err = ctrl.Result{}, client.IgnoreNotFound(perr)
+			return
+		}
+		report.emit(r.Recorder)
+		res, err = result(res, err, interval(jw))
+	}()
+	return r.reconcile(ctx, jw, status, report)
 }
 
 func jobWatchStatus(obj client.Object) any { return obj.(*civ1alpha1.JobWatch).Status }
 
 // reconcile decides whether a sync is due and runs it.
-func (r *JobWatchReconciler) reconcile(ctx context.Context, jw *civ1alpha1.JobWatch, w *statusWriter) (ctrl.Result, error) {
-	pol, err := r.policyFor(jw)
-	if err != nil {
+func (r *JobWatchReconciler) reconcile(ctx context.Context, jw *civ1alpha1.JobWatch, status *statusPatcher, report *reporter) (ctrl.Result, error) {
+	state := r.stateOf(jw)
+	if state.err != nil {
 		reason := civ1alpha1.ReasonInvalidRule
 		var pe *policy.InvalidPatternError
-		if errors.As(err, &pe) {
+		if errors.As(state.err, &pe) {
 			reason = civ1alpha1.ReasonInvalidLogPattern
 		}
-		r.setReady(jw, metav1.ConditionFalse, reason, err.Error())
-		setCondition(&jw.Status.Conditions, jw.Generation, civ1alpha1.ConditionStalled, metav1.ConditionTrue, reason, err.Error())
+		report.set(civ1alpha1.ConditionReady, metav1.ConditionFalse, reason, state.err.Error())
+		report.announce(civ1alpha1.ConditionStalled, metav1.ConditionTrue, reason, state.err.Error(), corev1.EventTypeWarning, "Sync")
 		return ctrl.Result{}, nil // nothing changes until the spec does
 	}
-	setCondition(&jw.Status.Conditions, jw.Generation, civ1alpha1.ConditionStalled, metav1.ConditionFalse, civ1alpha1.ReasonSucceeded, "The rules compile")
+	report.remove(civ1alpha1.ConditionStalled)
 	if jw.Spec.Suspend {
-		r.setReady(jw, metav1.ConditionFalse, civ1alpha1.ReasonSuspended, "Suspended: no sync until spec.suspend is false")
+		report.set(civ1alpha1.ConditionReady, metav1.ConditionFalse, civ1alpha1.ReasonSuspended, "Suspended: no sync until spec.suspend is false")
 		return ctrl.Result{}, nil
 	}
-	interval := time.Duration(jw.Spec.IntervalSeconds) * time.Second
-	if wait := r.untilDue(jw, interval); wait > 0 {
+	now := r.Clock.Now()
+	if wait := untilDue(jw, now); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	conn, err := r.forConnection(ctx, jw.Namespace, jw.Spec.ConnectionRef.Name)
 	if err != nil {
-		return r.syncFailed(jw, err, interval)
+		return ctrl.Result{}, err
 	}
-	s := newSyncer(r, jw, conn, pol, w)
+	s := newSyncer(r, jw, conn, state, status, report, now)
 	if err := s.run(ctx); err != nil {
-		return r.syncFailed(jw, err, interval)
+		return ctrl.Result{}, err
 	}
-	r.setReady(jw, metav1.ConditionTrue, civ1alpha1.ReasonSucceeded, s.summary())
-	jw.Status.LastHandledRequest = jw.Annotations[civ1alpha1.SyncRequestAnnotation]
-	next := policy.NextSync(interval, string(jw.UID))
-	if !s.revisit.IsZero() {
-		next = min(next, max(s.revisit.Sub(r.Now()), time.Second))
-	}
-	due := metav1.NewTime(r.Now().Add(next))
+	report.set(civ1alpha1.ConditionReady, metav1.ConditionTrue, civ1alpha1.ReasonSucceeded, s.summary())
+	jw.Status.LastHandledRequest = requestOf(jw)
+	next := s.nextSync()
+	due := metav1.NewTime(now.Add(next))
 	jw.Status.NextSyncTime = &due
 	return ctrl.Result{RequeueAfter: next}, nil
 }
 
-// untilDue is how long until the next sync is due: 0 for a new generation, a
-// watch whose last sync failed or never ran, or a sync request.
-func (r *JobWatchReconciler) untilDue(jw *civ1alpha1.JobWatch, interval time.Duration) time.Duration {
-	next := jw.Status.NextSyncTime
-	ready := findCondition(jw.Status.Conditions, civ1alpha1.ConditionReady)
-	if next == nil || ready == nil || ready.ObservedGeneration != jw.Generation || ready.Status != metav1.ConditionTrue {
-		return 0
-	}
-	if syncRequested(jw) {
-		return 0
-	}
-	return min(next.Sub(r.Now()), interval)
-}
-
-// syncFailed records why a sync could not run and when to try again: a
-// waiting problem waits for its watch, GitLab trouble backs off without
-// losing the watch's place (the cursor is not moved).
-func (r *JobWatchReconciler) syncFailed(jw *civ1alpha1.JobWatch, err error, interval time.Duration) (ctrl.Result, error) {
-	se := asStepError(err)
-	if se == nil {
-		return ctrl.Result{}, err
-	}
-	r.setReady(jw, metav1.ConditionFalse, se.Reason, se.Message)
-	switch {
-	case se.Waiting:
-		return ctrl.Result{}, nil
-	case se.Terminal:
-		return ctrl.Result{RequeueAfter: interval}, nil
-	default:
-		return ctrl.Result{RequeueAfter: max(se.RetryAfter, min(interval, 10*time.Second))}, nil
-	}
-}
-
-// syncRequested says someone asked for a sync with the request annotation.
-func syncRequested(jw *civ1alpha1.JobWatch) bool {
-	req := jw.Annotations[civ1alpha1.SyncRequestAnnotation]
-	return req != "" && req != jw.Status.LastHandledRequest
-}
-
-func (r *JobWatchReconciler) setReady(jw *civ1alpha1.JobWatch, status metav1.ConditionStatus, reason, message string) {
-	setCondition(&jw.Status.Conditions, jw.Generation, civ1alpha1.ConditionReady, status, reason, message)
-}
-
-// policyFor compiles the watch's rules once per generation.
-func (r *JobWatchReconciler) policyFor(jw *civ1alpha1.JobWatch) (*policy.Policy, error) {
+// stateOf returns the watch's compiled rules and memory, compiling them
+// once per generation.
+func (r *JobWatchReconciler) stateOf(jw *civ1alpha1.JobWatch) *watchState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	key := types.NamespacedName{Namespace: jw.Namespace, Name: jw.Name}
-	if c, ok := r.policies[key]; ok && c.uid == jw.UID && c.generation == jw.Generation {
-		return c.policy, c.err
+	if st, ok := r.watches[key]; ok && st.uid == jw.UID && st.generation == jw.Generation {
+		return st
 	}
 	p, err := policy.Compile(jw.Spec.Rules)
-	if r.policies == nil {
-		r.policies = map[types.NamespacedName]compiledPolicy{}
+	st := &watchState{uid: jw.UID, generation: jw.Generation, policy: p, err: err, memory: newWatchMemory()}
+	if r.watches == nil {
+		r.watches = map[types.NamespacedName]*watchState{}
 	}
-	r.policies[key] = compiledPolicy{uid: jw.UID, generation: jw.Generation, policy: p, err: err}
-	return p, err
+	r.watches[key] = st
+	return st
 }
 
-// forget drops the compiled policy of a deleted watch.
+// forget drops what the reconciler kept for a deleted watch.
 func (r *JobWatchReconciler) forget(key types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.policies, key)
+	delete(r.watches, key)
+	forgetWatchMetrics(key)
 }
 
 // SetupWithManager registers the controller and its watches.
-func (r *JobWatchReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *JobWatchReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &civ1alpha1.JobWatch{}, connectionNameField,
 		func(obj client.Object) []string { return []string{obj.(*civ1alpha1.JobWatch).Spec.ConnectionRef.Name} }); err != nil {
 		return err
 	}
+	opts.MaxConcurrentReconciles = r.Workers
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&civ1alpha1.JobWatch{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&civ1alpha1.GitLabConnection{}, handler.EnqueueRequestsFromMapFunc(r.watchesOf),
+		For(&civ1alpha1.JobWatch{}, builder.WithPredicates(specOrRequestChanged())).
+		Watches(&civ1alpha1.GitLabConnection{},
+			handler.EnqueueRequestsFromMapFunc(enqueueByIndex(r.client,
+				func() client.ObjectList { return &civ1alpha1.JobWatchList{} }, connectionNameField, nil)),
 			builder.WithPredicates(readyChanged())).
 		Named("jobwatch").
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
+		WithOptions(opts).
 		Complete(r)
-}
-
-// watchesOf maps a connection to the JobWatches that use it.
-func (r *JobWatchReconciler) watchesOf(ctx context.Context, conn client.Object) []reconcile.Request {
-	var list civ1alpha1.JobWatchList
-	if err := r.client.List(ctx, &list, client.InNamespace(conn.GetNamespace()),
-		client.MatchingFields{connectionNameField: conn.GetName()}); err != nil {
-		return nil
-	}
-	requests := make([]reconcile.Request, 0, len(list.Items))
-	for _, jw := range list.Items {
-		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: jw.Namespace, Name: jw.Name}})
-	}
-	return requests
 }
 
 // readyChanged passes connection events that change its Ready status, so that
@@ -235,4 +197,9 @@ func readyChanged() predicate.Predicate {
 			return isTrue(before, civ1alpha1.ConditionReady) != isTrue(after, civ1alpha1.ConditionReady)
 		},
 	}
+}
+
+// interval is the watch's sync interval.
+func interval(jw *civ1alpha1.JobWatch) time.Duration {
+	return time.Duration(jw.Spec.IntervalSeconds) * time.Second
 }

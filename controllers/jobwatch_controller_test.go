@@ -188,7 +188,7 @@ var _ = Describe("JobWatch", func() {
 		Expect(actions(p.Jobs[1].ID)).To(BeZero())
 	})
 
-	It("takes at most maxActionsPerSync actions a sync and leaves the rest for later", func() {
+	It("takes at most maxActionsPerSync actions an interval and leaves the rest for the next", func() {
 		var jobs []gitlabsim.JobSpec
 		for i := range 5 {
 			jobs = append(jobs, gitlabsim.JobSpec{Name: fmt.Sprintf("shard-%d", i), Status: "failed", FailureReason: "runner_system_failure"})
@@ -199,11 +199,17 @@ var _ = Describe("JobWatch", func() {
 		Expect(got.Status.LastSync.Actions).To(Equal(int32(2)))
 		Expect(ruleCounters(got, "infra").SkippedGuard).To(Equal(int64(3)))
 		Expect(actions(p.Jobs[0].ID).Retry+actions(p.Jobs[1].ID).Retry).To(Equal(int64(2)), "oldest first")
-		synced(got)
-		synced(got)
+		Expect(got.Status.NextSyncTime.Time).To(BeTemporally(">=", got.Status.ActionWindow.Start.Add(time.Hour)),
+			"the jobs held back wait for the next interval, not for a second")
+
+		got = synced(got)
+		Expect(got.Status.LastSync.Actions).To(BeZero(), "a sync requested inside the interval finds its budget spent")
+		retried := int64(0)
 		for _, j := range p.Jobs {
-			Expect(actions(j.ID).Retry).To(Equal(int64(1)), j.Name)
+			retried += actions(j.ID).Retry
 		}
+		Expect(retried).To(Equal(int64(2)))
+		// jobwatch_guard_test.go moves a clock past the interval and sees the rest retried.
 	})
 
 	It("suspended, makes no request", func() {

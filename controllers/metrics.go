@@ -18,25 +18,23 @@ package controllers
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
-// actionsTotal counts JobAction outcomes: accepted (GitLab took the call),
-// adopted (GitLab showed it had already happened), complete and failed.
-var actionsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
-	Name: "jobops_jobaction_actions_total",
-	Help: "JobAction outcomes by action (Retry, Play, Cancel, Erase) and outcome (accepted, adopted, complete, failed).",
-}, []string{"action", "outcome"})
-
-func init() {
-	metrics.Registry.MustRegister(actionsTotal)
-}
-
 var (
+	// actionsTotal counts JobAction outcomes.
+	actionsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "jobops_jobaction_actions_total",
+		Help: "JobAction outcomes by action (Retry, Play, Cancel, Erase) and outcome: accepted (GitLab took the call), adopted (GitLab showed a claimed call had happened), already-done (an earlier JobAction of the same name and spec had done it), complete, failed.",
+	}, []string{"action", "outcome"})
+	// watchActionsTotal counts JobWatch actions per watch and rule: bounded by
+	// the number of watches times their rules (at most 32), and deleted with
+	// the watch.
 	watchActionsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "jobops_jobwatch_actions_total",
-		Help: "JobWatch actions by rule, action and outcome (Succeeded, Adopted, Refused, DryRun).",
-	}, []string{"rule", "action", "outcome"})
+		Help: "JobWatch actions by watch (namespace, jobwatch), rule, action and outcome (Succeeded, Adopted, Refused, DryRun).",
+	}, []string{"namespace", "jobwatch", "rule", "action", "outcome"})
 	syncDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "jobops_jobwatch_sync_duration_seconds",
 		Help:    "Duration of JobWatch syncs that completed.",
@@ -49,5 +47,10 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(watchActionsTotal, syncDuration, jobsScanned)
+	metrics.Registry.MustRegister(actionsTotal, watchActionsTotal, syncDuration, jobsScanned)
+}
+
+// forgetWatchMetrics deletes a deleted watch's series.
+func forgetWatchMetrics(key types.NamespacedName) {
+	watchActionsTotal.DeletePartialMatch(prometheus.Labels{"namespace": key.Namespace, "jobwatch": key.Name})
 }

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
+	"github.com/jobops-dev/gitlab-job-operator/internal/gitlab"
 )
 
 // secretReader reads the keys of Secrets the operator's objects name. There is
@@ -53,17 +54,18 @@ func newSecretReader(metadata, api client.Reader) *secretReader {
 }
 
 // value returns one key of a Secret; a missing Secret or an empty key is a
-// waiting stepError, resolved when the Secret appears or changes.
+// wait, resolved when the Secret appears or changes (its watch brings the
+// object back).
 func (s *secretReader) value(ctx context.Context, namespace, name, key string) (string, error) {
 	data, err := s.read(ctx, types.NamespacedName{Namespace: namespace, Name: name})
 	if apierrors.IsNotFound(err) {
-		return "", waiting(civ1alpha1.ReasonSecretNotFound, "Secret %q does not exist in namespace %s", name, namespace)
+		return "", waitingFor(civ1alpha1.ReasonSecretNotFound, "Secret %q does not exist in namespace %s", name, namespace)
 	}
 	if err != nil {
 		return "", err
 	}
 	if len(data[key]) == 0 {
-		return "", waiting(civ1alpha1.ReasonSecretKeyMissing, "Secret %q has no key %q, or it is empty", name, key)
+		return "", waitingFor(civ1alpha1.ReasonSecretKeyMissing, "Secret %q has no key %q, or it is empty", name, key)
 	}
 	return string(data[key]), nil
 }
@@ -89,4 +91,22 @@ func (s *secretReader) read(ctx context.Context, key types.NamespacedName) (map[
 	}
 	s.data[key] = secretData{resourceVersion: secret.ResourceVersion, data: secret.Data}
 	return secret.Data, nil
+}
+
+// variableValues resolves Play variables, reading Secret values by name.
+// Values live only in memory for the call: never in status, events or logs.
+func (s *secretReader) variableValues(ctx context.Context, namespace string, vars []civ1alpha1.PlayVariable) ([]gitlab.Variable, error) {
+	out := make([]gitlab.Variable, 0, len(vars))
+	for _, v := range vars {
+		value := v.Value
+		if v.ValueFrom != nil {
+			ref := v.ValueFrom.SecretKeyRef
+			var err error
+			if value, err = s.value(ctx, namespace, ref.Name, ref.Key); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, gitlab.Variable{Key: v.Key, Value: value})
+	}
+	return out, nil
 }

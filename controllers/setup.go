@@ -18,52 +18,98 @@ package controllers
 
 import (
 	"cmp"
+	"fmt"
+	"os"
 	"time"
 
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/jobops-dev/gitlab-job-operator/internal/gitlab"
 )
 
-// Options configure the controllers.
+// Options configure the controllers. The zero value is the default of each.
 type Options struct {
 	// ConnectionRecheckInterval is how often a Ready connection is checked again.
 	ConnectionRecheckInterval time.Duration
 	// JobActionWorkers and JobWatchWorkers are how many objects of each kind are
 	// reconciled at once. Each object is still handled by one worker at a time.
 	JobActionWorkers, JobWatchWorkers int
+	// MinRetryDelay and MaxRetryDelay bound the exponential backoff of a pass
+	// that failed with a transient error (GitLab 5xx, the API server).
+	MinRetryDelay, MaxRetryDelay time.Duration
+	// RecordRetention is how long a JobActionRecord is kept after its JobAction
+	// is gone: an identical JobAction applied again within it finds its action
+	// done.
+	RecordRetention time.Duration
+	// Identity names this manager process in the claims it makes; two processes
+	// must not share one. Default: host name and process id.
+	Identity string
+	// GitLab hands out the GitLab clients; default gitlab.NewClients(). Tests
+	// may give fakes.
+	GitLab gitlab.Provider
+	// Clock is the controllers' time source; default the real clock.
+	Clock clock.PassiveClock
+}
+
+func (o Options) withDefaults() Options {
+	o.ConnectionRecheckInterval = cmp.Or(o.ConnectionRecheckInterval, 5*time.Minute)
+	o.JobActionWorkers = cmp.Or(o.JobActionWorkers, 8)
+	o.JobWatchWorkers = cmp.Or(o.JobWatchWorkers, 4)
+	o.MinRetryDelay = cmp.Or(o.MinRetryDelay, time.Second)
+	o.MaxRetryDelay = cmp.Or(o.MaxRetryDelay, 5*time.Minute)
+	o.RecordRetention = cmp.Or(o.RecordRetention, 30*24*time.Hour)
+	if o.Identity == "" {
+		host, _ := os.Hostname()
+		o.Identity = fmt.Sprintf("%s_%d", host, os.Getpid())
+	}
+	if o.GitLab == nil {
+		o.GitLab = gitlab.NewClients()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	return o
 }
 
 // SetupAll registers every controller with the manager. They share one GitLab
-// client cache, so each connection has one client and one rate limiter.
+// client provider, so each connection has one client and one rate limiter.
 func SetupAll(mgr ctrl.Manager, opts Options) error {
-	if opts.ConnectionRecheckInterval == 0 {
-		opts.ConnectionRecheckInterval = 5 * time.Minute
-	}
-	opts.JobActionWorkers = cmp.Or(opts.JobActionWorkers, 8)
-	opts.JobWatchWorkers = cmp.Or(opts.JobWatchWorkers, 4)
-	conns := connections{client: mgr.GetClient(), secrets: newSecretReader(mgr.GetClient(), mgr.GetAPIReader()), clients: gitlab.NewClients()}
+	opts = opts.withDefaults()
+	conns := connections{client: mgr.GetClient(), secrets: newSecretReader(mgr.GetClient(), mgr.GetAPIReader()), gitlab: opts.GitLab}
+	controllerOpts := controller.Options{RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](opts.MinRetryDelay, opts.MaxRetryDelay)}
 	if err := (&GitLabConnectionReconciler{
 		connections:     conns,
 		Recorder:        mgr.GetEventRecorder("gitlabconnection-controller"),
+		APIReader:       mgr.GetAPIReader(),
+		Clock:           opts.Clock,
 		RecheckInterval: opts.ConnectionRecheckInterval,
-	}).SetupWithManager(mgr); err != nil {
+	}).SetupWithManager(mgr, controllerOpts); err != nil {
 		return err
 	}
 	if err := (&JobActionReconciler{
 		connections: conns,
+		records:     &actionRecords{client: mgr.GetClient(), apiReader: mgr.GetAPIReader(), claimant: opts.Identity},
 		Recorder:    mgr.GetEventRecorder("jobaction-controller"),
-		Fresh:       mgr.GetAPIReader(),
-		Now:         time.Now,
+		APIReader:   mgr.GetAPIReader(),
+		Clock:       opts.Clock,
 		Workers:     opts.JobActionWorkers,
-	}).SetupWithManager(mgr); err != nil {
+	}).SetupWithManager(mgr, controllerOpts); err != nil {
 		return err
 	}
-	return (&JobWatchReconciler{
+	if err := (&JobWatchReconciler{
 		connections: conns,
 		Recorder:    mgr.GetEventRecorder("jobwatch-controller"),
-		Fresh:       mgr.GetAPIReader(),
-		Now:         time.Now,
+		APIReader:   mgr.GetAPIReader(),
+		Clock:       opts.Clock,
 		Workers:     opts.JobWatchWorkers,
-	}).SetupWithManager(mgr)
+		claimant:    opts.Identity,
+	}).SetupWithManager(mgr, controllerOpts); err != nil {
+		return err
+	}
+	return mgr.Add(&recordSweeper{client: mgr.GetClient(), apiReader: mgr.GetAPIReader(), clock: opts.Clock,
+		retention: opts.RecordRetention, every: min(max(opts.RecordRetention/4, time.Second), 10*time.Minute)})
 }

@@ -198,7 +198,7 @@ func (w *world) pipeline(jobs ...gitlabsim.JobSpec) gitlabsim.Pipeline {
 func (w *world) action(name string, spec civ1alpha1.JobActionSpec) *civ1alpha1.JobAction {
 	GinkgoHelper()
 	spec.ConnectionRef = civ1alpha1.ConnectionReference{Name: "gitlab"}
-	if spec.Project.String() == "" {
+	if spec.Project == (intstr.IntOrString{}) {
 		spec.Project = intstr.FromString(w.project.PathWithNamespace)
 	}
 	ja := &civ1alpha1.JobAction{Spec: spec}

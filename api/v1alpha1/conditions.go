@@ -56,6 +56,9 @@ const (
 	// ReasonGitLabUnavailable: GitLab answered 5xx or 429, or timed out; it is retried
 	// with backoff.
 	ReasonGitLabUnavailable = "GitLabUnavailable"
+	// ReasonAPIServerError: the Kubernetes API server failed a request the operator
+	// made (reading a Secret, writing status); it is retried with backoff.
+	ReasonAPIServerError = "APIServerError"
 
 	// ReasonResolving: the JobAction is finding its target job.
 	ReasonResolving = "Resolving"
@@ -75,6 +78,10 @@ const (
 	ReasonNotErasable = "NotErasable"
 	// ReasonBadRequest: GitLab refused the request's parameters.
 	ReasonBadRequest = "BadRequest"
+	// ReasonAlreadyDone: an earlier JobAction of the same name and spec claimed this
+	// action (it was deleted and the manifest applied again), and GitLab shows it done:
+	// it is reported, not repeated. To act again, create a JobAction with a new name.
+	ReasonAlreadyDone = "AlreadyDone"
 	// ReasonJobSucceeded: the resulting job succeeded.
 	ReasonJobSucceeded = "JobSucceeded"
 	// ReasonJobFailed: the resulting job failed or was canceled.

@@ -65,8 +65,10 @@ type JobWatchSpec struct {
 	// +optional
 	DryRun bool `json:"dryRun,omitempty"`
 
-	// maxActionsPerSync caps the actions of one sync, a guard against storms; the rest
-	// wait for later syncs and are counted as skipped by the guard.
+	// maxActionsPerSync caps the actions taken in any one interval (intervalSeconds,
+	// counted from the first sync of the interval), a guard against storms: the jobs
+	// held back wait for the next interval, even when a sync comes sooner (a backoff
+	// ending, a sync request), and are counted as skipped by the guard.
 	// +optional
 	// +kubebuilder:default=10
 	// +kubebuilder:validation:Minimum=1
@@ -361,6 +363,26 @@ type PendingAction struct {
 	// bridge is true for a trigger job.
 	// +optional
 	Bridge bool `json:"bridge,omitempty"`
+
+	// claimant identifies the manager process that recorded the action.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Claimant string `json:"claimant,omitempty"`
+
+	// claimTime is when it was recorded. Until the connection's request timeout has
+	// passed since then, another process does not ask GitLab whether it happened:
+	// the call may still be in flight.
+	// +optional
+	ClaimTime *metav1.MicroTime `json:"claimTime,omitempty"`
+}
+
+// ActionWindow counts the actions taken in the current interval, for maxActionsPerSync.
+type ActionWindow struct {
+	// start is when the interval began: the first sync after the previous one ended.
+	Start metav1.Time `json:"start"`
+
+	// actions is how many actions (or dry-run records) were taken since start.
+	Actions int32 `json:"actions"`
 }
 
 // JobWatchStatus is what the watch saw and did, bounded in size.
@@ -393,6 +415,10 @@ type JobWatchStatus struct {
 	// lastSync is what the last sync did.
 	// +optional
 	LastSync *SyncSummary `json:"lastSync,omitempty"`
+
+	// actionWindow counts the actions of the current interval against maxActionsPerSync.
+	// +optional
+	ActionWindow *ActionWindow `json:"actionWindow,omitempty"`
 
 	// lastHandledRequest is the value of the ci.jobops.dev/requested-at annotation
 	// the last sync answered; setting the annotation to a new value asks for a sync now.

@@ -272,18 +272,53 @@ func (p *Policy) MatchFrom(job gitlab.Job, now time.Time, start int) (rule *Rule
 // readLog is returned as is, with no rule: the decision waits for a later
 // sync rather than falling through to a rule the log would not have chosen.
 func (p *Policy) Resolve(job gitlab.Job, now time.Time, readLog func() ([]byte, error)) (*Rule, error) {
-	var tail []byte
-	read := false
+	return p.ResolveByVerdicts(job, now, func() (LogVerdicts, error) {
+		tail, err := readLog()
+		if err != nil {
+			return 0, err
+		}
+		return p.MatchLogs(tail), nil
+	})
+}
+
+// LogVerdicts says, for each rule with a log pattern, whether a log tail
+// matched it (bit i for the rule with index i). A job attempt's log is final
+// once the job has finished, so a controller can keep the verdicts of a
+// finished job instead of its log, and never read that log again.
+type LogVerdicts uint64
+
+// Matched says whether the tail matched r's pattern (true when r has none).
+func (v LogVerdicts) Matched(r *Rule) bool {
+	return r.logPattern == nil || v&(1<<uint(r.index)) != 0
+}
+
+// MatchLogs matches a log tail against every rule's pattern at once.
+func (p *Policy) MatchLogs(tail []byte) LogVerdicts {
+	var v LogVerdicts
+	for _, r := range p.rules {
+		if r.logPattern != nil && r.logPattern.Match(tail) {
+			v |= 1 << uint(r.index)
+		}
+	}
+	return v
+}
+
+// ResolveByVerdicts is Resolve with the log's verdicts (MatchLogs) instead
+// of the log: verdicts is called only if some rule needs the log, and at
+// most once.
+func (p *Policy) ResolveByVerdicts(job gitlab.Job, now time.Time, verdicts func() (LogVerdicts, error)) (*Rule, error) {
+	var v LogVerdicts
+	known := false
 	r, needsLog := p.Match(job, now)
 	for r != nil && needsLog {
-		if !read {
+		if !known {
 			var err error
-			if tail, err = readLog(); err != nil {
+			if v, err = verdicts(); err != nil {
 				return nil, err
 			}
-			read = true
+			known = true
 		}
-		if r.MatchLog(tail) {
+		if v.Matched(r) {
 			return r, nil
 		}
 		r, needsLog = p.MatchFrom(job, now, r.index+1)

@@ -19,13 +19,15 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
 	"github.com/jobops-dev/gitlab-job-operator/internal/gitlab"
 )
 
 // The GitLab side of an action, shared by JobAction and JobWatch: the one
-// mutating call, and the question asked before repeating it.
+// mutating call, the job that results from it, and the question asked before
+// ever repeating it. docs/gitlab-api.md says what each relies on.
 
 // perform makes the one mutating call of action on jobID. internal/gitlab
 // never resends it: a lost answer comes back as a Transient error, and the
@@ -45,10 +47,34 @@ func perform(ctx context.Context, gl gitlab.Client, project string, action civ1a
 	return nil, fmt.Errorf("unknown action %q", action)
 }
 
-// happened asks GitLab whether action on the job took effect, and returns the
-// resulting job if so: a retried job has a newer attempt of the same name in
-// its pipeline; a played job is no longer manual; a canceled job is canceling
-// or canceled; an erased job has erased_at.
+// playedAsRerun says a Play of a job in this status makes a new attempt: a
+// manual job that has already run is re-run, and GitLab answers with the job
+// it was asked to play, unchanged.
+func playedAsRerun(status string) bool {
+	return slices.Contains(finishedStatuses, status)
+}
+
+// resultOf is the job an accepted action resulted in, given GitLab's answer:
+// the answer itself, except for a Play that re-ran a finished manual job,
+// whose new attempt is found as a retry's is.
+func resultOf(ctx context.Context, gl gitlab.Client, project string, action civ1alpha1.ActionType,
+	target *civ1alpha1.JobSummary, answer *gitlab.Job) (*gitlab.Job, error) {
+	if action != civ1alpha1.ActionPlay || !(playedAsRerun(target.Status) || playedAsRerun(answer.Status)) {
+		return answer, nil
+	}
+	next, err := newerAttempt(ctx, gl, project, answer)
+	if err != nil || next == nil {
+		return answer, err
+	}
+	return next, nil
+}
+
+// happened asks GitLab whether action on target took effect, and returns the
+// resulting job if so. target.Status is what the job was when the action was
+// claimed. A retried job, or a played job that had already run, has a newer
+// attempt of the same name in its pipeline; a played manual job is no longer
+// manual; a canceled job is canceling or canceled; an erased job has
+// erased_at.
 func happened(ctx context.Context, gl gitlab.Client, project string, action civ1alpha1.ActionType,
 	target *civ1alpha1.JobSummary) (*gitlab.Job, error) {
 	job, err := currentJob(ctx, gl, project, target)
@@ -59,9 +85,22 @@ func happened(ctx context.Context, gl gitlab.Client, project string, action civ1
 	case civ1alpha1.ActionRetry:
 		return newerAttempt(ctx, gl, project, job)
 	case civ1alpha1.ActionPlay:
-		if job.Status != "manual" && job.Status != "scheduled" {
-			return job, nil
+		if job.Status == "manual" || job.Status == "scheduled" {
+			return nil, nil
 		}
+		if playedAsRerun(target.Status) {
+			// Only a new attempt proves a re-run: the job itself was not
+			// manual while this action waited.
+			return newerAttempt(ctx, gl, project, job)
+		}
+		if target.Status == "" && playedAsRerun(job.Status) {
+			// Unknown before: a new attempt says it was re-run; without
+			// one, it ran from manual.
+			if next, err := newerAttempt(ctx, gl, project, job); err != nil || next != nil {
+				return next, err
+			}
+		}
+		return job, nil
 	case civ1alpha1.ActionCancel:
 		if job.Status == "canceling" || job.Status == "canceled" {
 			return job, nil
@@ -114,20 +153,6 @@ func currentJob(ctx context.Context, gl gitlab.Client, project string, s *civ1al
 	return nil, &gitlab.Error{Class: gitlab.NotFound, StatusCode: 404, Message: "404 Not found"}
 }
 
-// variableValues resolves Play variables, reading Secret values by name. Values
-// live only in memory for the call: never in status, events or logs.
-func (c *connections) variableValues(ctx context.Context, namespace string, vars []civ1alpha1.PlayVariable) ([]gitlab.Variable, error) {
-	out := make([]gitlab.Variable, 0, len(vars))
-	for _, v := range vars {
-		value := v.Value
-		if v.ValueFrom != nil {
-			ref := v.ValueFrom.SecretKeyRef
-			var err error
-			if value, err = c.secretValue(ctx, namespace, ref.Name, ref.Key); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, gitlab.Variable{Key: v.Key, Value: value})
-	}
-	return out, nil
-}
+// finishedStatuses are the statuses a job leaves only by being retried (which
+// makes a new job).
+var finishedStatuses = []string{"success", "failed", "canceled", "skipped"}
