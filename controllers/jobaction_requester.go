@@ -86,4 +86,3 @@ func numericProject(project string) int64 {
 	id, _ := strconv.ParseInt(project, 10, 64)
 	return id
 }
-
