@@ -373,3 +373,138 @@ var _ = Describe("JobAction requester", func() {
 		Expect(actions(p.Jobs[1].ID).Retry).To(Equal(int64(1)))
 	})
 })
+
+var _ = Describe("JobAction applied again", func() {
+	var w *world
+	BeforeEach(func() { w = newWorld() })
+
+	// pipelineActions counts every action GitLab performed on any job of the pipeline.
+	pipelineActions := func(pipelineID int64) int64 {
+		GinkgoHelper()
+		jobs, err := sim.PipelineJobs(pipelineID)
+		Expect(err).NotTo(HaveOccurred())
+		var n int64
+		for _, j := range jobs {
+			c := actions(j.ID)
+			n += c.Retry + c.Play + c.Cancel + c.Erase
+		}
+		return n
+	}
+	// recreate deletes ja, waits until it is gone, and applies the same spec again.
+	recreate := func(ja *civ1alpha1.JobAction) *civ1alpha1.JobAction {
+		GinkgoHelper()
+		Expect(k8s.Delete(ctx, ja)).To(Succeed())
+		Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(ja), &civ1alpha1.JobAction{}) }).
+			Should(MatchError(ContainSubstring("not found")))
+		again := &civ1alpha1.JobAction{Spec: ja.Spec}
+		again.Name, again.Namespace = ja.Name, ja.Namespace
+		Expect(k8s.Create(ctx, again)).To(Succeed())
+		return again
+	}
+	// warningsAbout counts the Warning events about one incarnation of a name.
+	warningsAbout := func(ja *civ1alpha1.JobAction) int {
+		GinkgoHelper()
+		n := 0
+		for _, e := range events(ja.Namespace, ja.Name) {
+			if e.Regarding.UID == ja.UID && e.Type == corev1.EventTypeWarning {
+				n++
+			}
+		}
+		return n
+	}
+
+	DescribeTable("finds its action done, says so, and never acts a second time",
+		func(job gitlabsim.JobSpec, action civ1alpha1.ActionType, target func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec) {
+			p := w.pipeline(job)
+			spec := target(p)
+			spec.Action = action
+			follow := false
+			spec.FollowResult = &follow
+			first := waitFor(w.action("again", spec), civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+			Expect(pipelineActions(p.ID)).To(Equal(int64(1)))
+
+			got := waitFor(recreate(first), civ1alpha1.ConditionComplete, civ1alpha1.ReasonAlreadyDone)
+			Expect(findTrue(got.Status.Conditions, civ1alpha1.ConditionComplete).Message).To(
+				And(ContainSubstring("it is not done again"), ContainSubstring("create a JobAction with another name")))
+			Expect(got.Status.TargetJob).To(HaveField("ID", first.Status.TargetJob.ID), "the job the first one acted on, not the newest attempt")
+			Expect(got.Status.ResultJob).To(HaveField("ID", first.Status.ResultJob.ID))
+			Consistently(func() int64 { return pipelineActions(p.ID) }, time.Second).Should(Equal(int64(1)))
+			Expect(warningsAbout(got)).To(BeZero(), "nothing went wrong")
+		},
+		Entry("retry by job id", gitlabsim.JobSpec{Name: "rspec", Status: "failed"}, civ1alpha1.ActionRetry,
+			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec { return civ1alpha1.JobActionSpec{JobID: p.Jobs[0].ID} }),
+		Entry("retry by pipeline and name", gitlabsim.JobSpec{Name: "rspec", Status: "failed"}, civ1alpha1.ActionRetry,
+			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec {
+				return civ1alpha1.JobActionSpec{PipelineID: p.ID, JobName: "rspec"}
+			}),
+		Entry("retry by ref and name", gitlabsim.JobSpec{Name: "rspec", Status: "failed"}, civ1alpha1.ActionRetry,
+			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec {
+				return civ1alpha1.JobActionSpec{Ref: "main", JobName: "rspec"}
+			}),
+		Entry("play by pipeline and name", gitlabsim.JobSpec{Name: "deploy-prod", When: "manual"}, civ1alpha1.ActionPlay,
+			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec {
+				return civ1alpha1.JobActionSpec{PipelineID: p.ID, JobName: "deploy-prod"}
+			}),
+		Entry("play by job id", gitlabsim.JobSpec{Name: "deploy-prod", When: "manual"}, civ1alpha1.ActionPlay,
+			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec { return civ1alpha1.JobActionSpec{JobID: p.Jobs[0].ID} }),
+		Entry("play by ref and name", gitlabsim.JobSpec{Name: "deploy-prod", When: "manual"}, civ1alpha1.ActionPlay,
+			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec {
+				return civ1alpha1.JobActionSpec{Ref: "main", JobName: "deploy-prod"}
+			}),
+		Entry("cancel by job id", gitlabsim.JobSpec{Name: "e2e", Status: "running"}, civ1alpha1.ActionCancel,
+			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec { return civ1alpha1.JobActionSpec{JobID: p.Jobs[0].ID} }),
+		Entry("erase by pipeline and name", gitlabsim.JobSpec{Name: "build", Status: "success", Trace: "log", Artifacts: true}, civ1alpha1.ActionErase,
+			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec {
+				return civ1alpha1.JobActionSpec{PipelineID: p.ID, JobName: "build"}
+			}),
+	)
+
+	It("plays deploy-prod once when its TTL deletes it and a GitOps tool applies it again, and again", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "deploy-prod", When: "manual"})
+		ttl := int32(1)
+		spec := civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionPlay, PipelineID: p.ID, JobName: "deploy-prod", TTLSecondsAfterFinished: &ttl}
+		ja := w.action("deploy-prod-812", spec)
+		Eventually(func() int64 { return actions(p.Jobs[0].ID).Play }).Should(Equal(int64(1)))
+		_, err := sim.SetJobStatus(p.Jobs[0].ID, "running", "")
+		Expect(err).NotTo(HaveOccurred())
+		_, err = sim.SetJobStatus(p.Jobs[0].ID, "success", "")
+		Expect(err).NotTo(HaveOccurred())
+		for range 2 {
+			// The operator deletes it after its TTL; the GitOps tool applies it again.
+			Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(ja), &civ1alpha1.JobAction{}) }, 30*time.Second).
+				Should(MatchError(ContainSubstring("not found")))
+			ja = w.action("deploy-prod-812", spec)
+			got := waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonAlreadyDone)
+			Expect(got.Status.ResultJob).To(And(HaveField("ID", p.Jobs[0].ID), HaveField("Status", "success")))
+		}
+		Expect(actions(p.Jobs[0].ID).Play).To(Equal(int64(1)), "production deployed once")
+		Expect(pipelineActions(p.ID)).To(Equal(int64(1)))
+	})
+
+	It("acts again under a new name: a new request, as with batch Jobs", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "rspec", Status: "failed"})
+		follow := false
+		spec := civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, PipelineID: p.ID, JobName: "rspec", FollowResult: &follow}
+		first := waitFor(w.action("retry-1", spec), civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		_, err := sim.SetJobStatus(first.Status.ResultJob.ID, "failed", "script_failure")
+		Expect(err).NotTo(HaveOccurred())
+		second := waitFor(w.action("retry-2", spec), civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		Expect(second.Status.TargetJob.ID).To(Equal(first.Status.ResultJob.ID), "the newest attempt, which the first retry made")
+		Expect(actions(p.Jobs[0].ID).Retry).To(Equal(int64(1)))
+		Expect(actions(first.Status.ResultJob.ID).Retry).To(Equal(int64(1)))
+	})
+
+	It("keeps a record of each claimed action, which its owner's deletion releases", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "a", Status: "running"})
+		ja := waitFor(w.action("recorded", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionCancel, JobID: p.Jobs[0].ID}),
+			civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		var records civ1alpha1.JobActionRecordList
+		Expect(k8s.List(ctx, &records, client.InNamespace(w.ns))).To(Succeed())
+		Expect(records.Items).To(HaveLen(1))
+		rec := records.Items[0]
+		Expect(rec.Name).To(HavePrefix("recorded-"))
+		Expect(rec.Spec).To(And(HaveField("JobActionName", "recorded"), HaveField("Action", civ1alpha1.ActionCancel),
+			HaveField("Target.ID", p.Jobs[0].ID), HaveField("Claim.JobActionUID", ja.UID)))
+		Expect(rec.Status.ReleasedAt).To(BeNil())
+	})
+})

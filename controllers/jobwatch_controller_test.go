@@ -23,6 +23,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -324,6 +325,62 @@ var _ = Describe("JobWatch", func() {
 		got = synced(got)
 		Expect(got.Status.LastSync.Requests).To(BeNumerically("<=", 3))
 		Expect(actions(p.Jobs[0].ID).Retry).To(Equal(int64(1)))
+	})
+})
+
+var _ = Describe("JobWatch steady state", func() {
+	var w *world
+	BeforeEach(func() { w = newWorld() })
+
+	It("reads each finished job's log and pipeline once, whatever holds the window open", func() {
+		p := w.pipeline(gitlabsim.JobSpec{Name: "rspec", Status: "failed", FailureReason: "runner_system_failure"})
+		humanRetry(w, p.Jobs[0].ID)
+		failLatest(p.ID, "rspec", "runner_system_failure") // the budget of 1 is spent
+		w.pipeline(gitlabsim.JobSpec{Name: "slow", Status: "pending"}) // no rule: holds the window open
+		for i := range 3 {
+			w.pipeline(gitlabsim.JobSpec{Name: fmt.Sprintf("unit-%d", i), Status: "failed", FailureReason: "script_failure", Trace: "1 example, 1 failure"})
+		}
+		jw := w.watch("steady", civ1alpha1.JobWatchSpec{Rules: []civ1alpha1.WatchRule{
+			retryRule("infra", 1, "runner_system_failure"),
+			{Name: "network", Action: civ1alpha1.ActionRetry, Match: civ1alpha1.RuleMatch{FailureReasons: []string{"script_failure"},
+				LogPattern: "(?i)could not resolve host"}}}})
+		traces := func() int64 { return sim.Stats().Count("GET /api/v4/projects/:id/jobs/:job_id/trace", 0) }
+		before := traces()
+		got := synced(jw)
+		Expect(traces() - before).To(Equal(int64(3)), "each script failure's log, once")
+		Expect(got.Status.Cursor.OldestOpenJobID).NotTo(BeZero(), "the pending job holds the window open")
+		for range 3 {
+			got = synced(got)
+			Expect(got.Status.LastSync.Requests).To(Equal(int32(1)), "one list request, no log or pipeline read again")
+		}
+		Expect(traces() - before).To(Equal(int64(3)))
+		Expect(ruleCounters(got, "infra").SkippedBudget).To(Equal(int64(1)), "the spent budget is counted once, not at every sync")
+	})
+
+	It("announces each job it acts on with an event of its own", func() {
+		var jobs []gitlabsim.JobSpec
+		for i := range 12 {
+			jobs = append(jobs, gitlabsim.JobSpec{Name: fmt.Sprintf("shard-%d", i), Status: "failed", FailureReason: "runner_system_failure"})
+		}
+		p := w.pipeline(jobs...)
+		jw := w.watch("audit", civ1alpha1.JobWatchSpec{MaxActionsPerSync: 12, Rules: []civ1alpha1.WatchRule{retryRule("infra", 1, "runner_system_failure")}})
+		synced(jw)
+		want := make([]string, 0, len(p.Jobs))
+		for _, j := range p.Jobs {
+			want = append(want, fmt.Sprintf("Retry job %d (%s)", j.ID, j.Name))
+		}
+		Eventually(func(g Gomega) {
+			var notes []string
+			for _, e := range events(w.ns, "audit") {
+				if e.Type == corev1.EventTypeNormal && e.Reason == "SucceededRetry" {
+					notes = append(notes, e.Note)
+				}
+			}
+			g.Expect(notes).To(HaveLen(12))
+			for _, n := range want {
+				g.Expect(notes).To(ContainElement(ContainSubstring(n)))
+			}
+		}).Should(Succeed())
 	})
 })
 

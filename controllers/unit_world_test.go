@@ -157,3 +157,31 @@ func (w *unitWorld) retries(jobs []gitlabsim.JobRef) int64 {
 	}
 	return n
 }
+
+// actionReconciler is a JobActionReconciler on the world, as claimant.
+func (w *unitWorld) actionReconciler(claimant string) *JobActionReconciler {
+	return &JobActionReconciler{connections: w.connections(), Recorder: w.events, APIReader: w.client, Clock: w.clock,
+		records: &actionRecords{client: w.client, apiReader: w.client, claimant: claimant}}
+}
+
+// createAction stores a JobAction on the world's project.
+func (w *unitWorld) createAction(name string, spec civ1alpha1.JobActionSpec) *civ1alpha1.JobAction {
+	w.t.Helper()
+	spec.ConnectionRef = civ1alpha1.ConnectionReference{Name: "gitlab"}
+	spec.Project = intstr.FromString(w.project.PathWithNamespace)
+	ja := &civ1alpha1.JobAction{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, Generation: 1, UID: types.UID("uid-" + name)}, Spec: spec}
+	if err := w.client.Create(w.ctx, ja); err != nil {
+		w.t.Fatal(err)
+	}
+	return ja
+}
+
+// action reads a JobAction.
+func (w *unitWorld) action(key types.NamespacedName) *civ1alpha1.JobAction {
+	w.t.Helper()
+	ja := &civ1alpha1.JobAction{}
+	if err := w.client.Get(w.ctx, key, ja); err != nil {
+		w.t.Fatal(err)
+	}
+	return ja
+}

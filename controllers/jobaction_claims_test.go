@@ -1,0 +1,149 @@
+/*
+Copyright 2026 The gitlab-job-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
+	"github.com/jobops-dev/gitlab-job-operator/internal/gitlabsim"
+)
+
+const retryRoute = "POST /api/v4/projects/:id/jobs/:job_id/retry"
+
+// Two managers reconcile one JobAction (overlapping shards): while the first
+// one's call is in flight, the second finds its claim and does not call.
+func TestClaimInFlightIsNotCalledTwice(t *testing.T) {
+	w := newUnitWorld(t, nil)
+	p, err := w.sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: w.project.ID, Ref: "main", Jobs: []gitlabsim.JobSpec{{Name: "rspec", Status: "failed"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow := false
+	ja := w.createAction("retry", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, JobID: p.Jobs[0].ID, FollowResult: &follow})
+	key := client.ObjectKeyFromObject(ja)
+	if err := w.sim.SetFaults(gitlabsim.Faults{LatencyMS: 1500, Routes: []string{retryRoute}, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := w.actionReconciler("manager-a"), w.actionReconciler("manager-b")
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// b's status write lands while a is calling: a's own write then
+		// conflicts (the optimistic lock), and a later pass adopts its answer.
+		if _, err := a.Reconcile(w.ctx, ctrl.Request{NamespacedName: key}); err != nil && !apierrors.IsConflict(err) {
+			t.Errorf("a: %v", err)
+		}
+	}()
+	// Wait until a's claim is written, then let b look while a's call is slow.
+	deadline := time.Now().Add(5 * time.Second)
+	for w.records(t) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	res := w.reconcile(b, key)
+	if n := w.sim.Stats().Actions[p.Jobs[0].ID].Retry; n != 0 {
+		t.Fatalf("while a's call was in flight, GitLab had %d retries; b must not call", n)
+	}
+	if res.RequeueAfter < 15*time.Second {
+		t.Fatalf("b comes back in %s, want after a's call timeout (5s) and margin", res.RequeueAfter)
+	}
+	if c := meta.FindStatusCondition(w.action(key).Status.Conditions, civ1alpha1.ConditionProgressing); c == nil || c.Reason != civ1alpha1.ReasonActionPending {
+		t.Fatalf("b's Progressing = %+v, want ActionPending", c)
+	}
+	wg.Wait()
+
+	w.clock.SetTime(w.clock.Now().Add(res.RequeueAfter))
+	w.reconcile(b, key)
+	if n := w.sim.Stats().Actions[p.Jobs[0].ID].Retry; n != 1 {
+		t.Fatalf("GitLab had %d retries, want exactly 1", n)
+	}
+	if got := w.action(key); !isTrue(got.Status.Conditions, civ1alpha1.ConditionComplete) {
+		t.Fatalf("conditions = %+v, want Complete", got.Status.Conditions)
+	}
+}
+
+// A manager that claimed a call and died: another resumes it once the
+// call's timeout has passed, and asks GitLab before calling.
+func TestClaimOfADeadProcessIsResumedAfterItsTimeout(t *testing.T) {
+	for _, callMade := range []bool{false, true} {
+		name := map[bool]string{false: "the call was never made: it is made once", true: "the call was made: it is adopted"}[callMade]
+		t.Run(name, func(t *testing.T) {
+			w := newUnitWorld(t, nil)
+			p, err := w.sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: w.project.ID, Ref: "main", Jobs: []gitlabsim.JobSpec{{Name: "rspec", Status: "failed"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			follow := false
+			ja := w.createAction("retry", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, JobID: p.Jobs[0].ID, FollowResult: &follow})
+			key := client.ObjectKeyFromObject(ja)
+			dead := w.actionReconciler("manager-dead")
+			if _, err := dead.records.claim(w.ctx, ja, &civ1alpha1.JobSummary{ID: p.Jobs[0].ID}, w.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if callMade {
+				conn, err := dead.forConnection(w.ctx, "ns", "gitlab")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := conn.client.RetryJob(w.ctx, w.project.PathWithNamespace, p.Jobs[0].ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			live := w.actionReconciler("manager-live")
+			res := w.reconcile(live, key)
+			if n := w.sim.Stats().Actions[p.Jobs[0].ID].Retry; n != btoi(callMade) {
+				t.Fatalf("inside the claim's timeout GitLab had %d retries, want %d (no call)", n, btoi(callMade))
+			}
+			w.clock.SetTime(w.clock.Now().Add(res.RequeueAfter))
+			w.reconcile(live, key)
+			if n := w.sim.Stats().Actions[p.Jobs[0].ID].Retry; n != 1 {
+				t.Fatalf("GitLab had %d retries, want exactly 1", n)
+			}
+			got := w.action(key)
+			c := meta.FindStatusCondition(got.Status.Conditions, civ1alpha1.ConditionComplete)
+			if c == nil || c.Status != "True" || c.Reason != civ1alpha1.ReasonSucceeded {
+				t.Fatalf("Complete = %+v, want True/Succeeded", c)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// records counts the world's JobActionRecords.
+func (w *unitWorld) records(t *testing.T) int {
+	var list civ1alpha1.JobActionRecordList
+	if err := w.client.List(w.ctx, &list); err != nil {
+		t.Fatal(err)
+	}
+	return len(list.Items)
+}
+
