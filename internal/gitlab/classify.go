@@ -16,7 +16,7 @@ import (
 )
 
 // classifyStatus maps an HTTP error status and GitLab's message to a class,
-// following the error table of docs/jobs-api.md.
+// following the error table of docs/gitlab-api.md.
 func classifyStatus(status int, message string) Class {
 	m := strings.ToLower(message)
 	switch {
