@@ -73,18 +73,24 @@ Used in: {{ range $i, $r := $t.SortedReferences }}{{ if $i }}, {{ end }}{{ markd
 {{- if $f.Default }}{{ $parts = append $parts (printf "default: `%s`" (regexReplaceAll "^\\{\\s*\\}$" $f.Default "{}")) }}{{ end -}}
 {{- range without $f.Validation "Required: {}" "Optional: {}" -}}
 {{- /* A bound as a person writes it: "each item MaxLength: 64" for
-       "items:MaxLength: 64", and a number without exponent (the tool prints
-       3.1536e+07 for 31536000). */ -}}
+       "items:MaxLength: 64", "a number or a string" for XIntOrString, and a
+       number without exponent (the tool prints 3.1536e+07 for 31536000). */ -}}
 {{- $v := replace "items:" "each item " . -}}
+{{- if eq $v "XIntOrString: {}" }}{{ $v = "a number or a string" }}{{ end -}}
 {{- if regexMatch "^[A-Za-z ]+: -?[0-9.]+e[+-][0-9]+$" $v -}}
 {{- $num := regexReplaceAll "^.*: " $v "" -}}
 {{- $v = printf "%s: %s" (regexReplaceAll ": .*$" $v "") (regexReplaceAll "\\.?0+$" (printf "%f" (float64 $num)) "") -}}
 {{- end -}}
 {{- $parts = append $parts (markdownRenderFieldDoc $v) -}}
 {{- end -}}
-{{- /* A struct type's own rules reach its fields too: they are listed with the type. */ -}}
-{{- if $f.Type.IsBasic }}{{ range (index $f.Markers "kubebuilder:validation:XValidation") }}{{ $parts = append $parts (markdownRenderFieldDoc .Message) }}{{ end }}{{ end -}}
-{{ join "<br />" $parts }}
+{{- /* A field without rules of its own inherits its type's, which are listed
+       with the type: only the field's own are shown here. */ -}}
+{{- $typeRules := list -}}
+{{- range (index $f.Type.Markers "kubebuilder:validation:XValidation") }}{{ $typeRules = append $typeRules .Message }}{{ end -}}
+{{- range (index $f.Markers "kubebuilder:validation:XValidation") -}}
+{{- if not (has .Message $typeRules) }}{{ $parts = append $parts (markdownRenderFieldDoc .Message) }}{{ end -}}
+{{- end -}}
+{{ join "<br />" (uniq $parts) }}
 {{- end -}}
 
 {{- /* cell is a doc comment in one table cell: its line breaks are only wrapping. */ -}}
