@@ -6,10 +6,12 @@ K8S_VERSION ?= 1.36.3
 ETCD_VERSION ?= 3.6.6
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+CRD_REF_DOCS_VERSION ?= v0.3.0
 
 LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs
 KUBECTL ?= kubectl
 GO_TEST_FLAGS ?= -count=1
 
@@ -36,6 +38,11 @@ manifests: controller-gen ## Generate CRDs and RBAC from the kubebuilder markers
 generate: controller-gen ## Generate DeepCopy methods.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
 
+.PHONY: api-docs
+api-docs: crd-ref-docs ## Generate docs/api-reference.md from the Go types in api/v1alpha1.
+	$(CRD_REF_DOCS) --log-level=WARN --source-path=./api/v1alpha1 --config=hack/api-docs/config.yaml \
+		--renderer=markdown --templates-dir=hack/api-docs/templates --output-path=docs/api-reference.md
+
 .PHONY: fmt
 fmt: ## go fmt.
 	go fmt ./...
@@ -49,7 +56,7 @@ lint: golangci-lint ## Run golangci-lint.
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: verify
-verify: manifests generate fmt vet ## Regenerate everything and fail if the tree changed.
+verify: manifests generate api-docs fmt vet ## Regenerate everything and fail if the tree changed.
 	@if [ -n "$$(git status --porcelain)" ]; then \
 		echo "verify: the tree changed after regenerating; commit the result:"; git status --porcelain; git --no-pager diff --stat; exit 1; fi
 
@@ -114,6 +121,11 @@ envtest: ## Build kube-apiserver, etcd and kubectl for envtest from source (once
 controller-gen: $(CONTROLLER_GEN)
 $(CONTROLLER_GEN):
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+
+.PHONY: crd-ref-docs
+crd-ref-docs: $(CRD_REF_DOCS)
+$(CRD_REF_DOCS):
+	GOBIN=$(LOCALBIN) go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT)

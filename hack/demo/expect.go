@@ -1,11 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // The annotations by which a demo manifest declares the outcome it expects,
@@ -24,44 +25,18 @@ const (
 // outcome than the expected one can no longer come.
 var terminalConditions = map[string]bool{"Complete": true, "Failed": true, "Stalled": true}
 
-// object is the part of any of the operator's kinds the demo reads.
-type object struct {
-	Kind     string `json:"kind"`
-	Metadata struct {
-		Name        string            `json:"name"`
-		Annotations map[string]string `json:"annotations"`
-	} `json:"metadata"`
-	Status struct {
-		Conditions []condition `json:"conditions"`
-		// TotalActions is a JobWatch's count of actions.
-		TotalActions *int64 `json:"totalActions"`
-		// ResultJob is a JobAction's resulting job.
-		ResultJob *struct {
-			ID     int64  `json:"id"`
-			Status string `json:"status"`
-		} `json:"resultJob"`
-	} `json:"status"`
-}
-
-type condition struct {
-	Type    string `json:"type"`
-	Status  string `json:"status"`
-	Reason  string `json:"reason"`
-	Message string `json:"message"`
-}
-
-func (o object) id() string { return strings.ToLower(o.Kind) + "/" + o.Metadata.Name }
+func (o object) id() string { return strings.ToLower(o.Kind) + "/" + o.Name }
 
 // state is a short description of where an object is: its True conditions.
 func (o object) state() string {
 	var s []string
-	for _, c := range o.Status.Conditions {
-		if c.Status == "True" {
+	for _, c := range o.Conditions {
+		if c.Status == metav1.ConditionTrue {
 			s = append(s, c.Type+"/"+c.Reason)
 		}
 	}
-	if o.Status.TotalActions != nil {
-		s = append(s, fmt.Sprintf("totalActions=%d", *o.Status.TotalActions))
+	if o.TotalActions != nil {
+		s = append(s, fmt.Sprintf("totalActions=%d", *o.TotalActions))
 	}
 	if len(s) == 0 {
 		return "no status yet"
@@ -71,8 +46,8 @@ func (o object) state() string {
 
 // message is the message of the object's first True condition.
 func (o object) message() string {
-	for _, c := range o.Status.Conditions {
-		if c.Status == "True" && c.Message != "" {
+	for _, c := range o.Conditions {
+		if c.Status == metav1.ConditionTrue && c.Message != "" {
 			return c.Message
 		}
 	}
@@ -101,10 +76,10 @@ type result struct {
 func evaluate(objs []object) []result {
 	var out []result
 	for _, o := range objs {
-		if want, ok := o.Metadata.Annotations[annotationExpect]; ok {
+		if want, ok := o.Annotations[annotationExpect]; ok {
 			out = append(out, expectCondition(o, want))
 		}
-		if want, ok := o.Metadata.Annotations[annotationExpectMinActions]; ok {
+		if want, ok := o.Annotations[annotationExpectMinActions]; ok {
 			out = append(out, expectMinActions(o, want))
 		}
 	}
@@ -119,8 +94,8 @@ func expectCondition(o object, want string) result {
 		r.Verdict, r.Message = missed, fmt.Sprintf("bad %s annotation %q: want <ConditionType>/<Reason>", annotationExpect, want)
 		return r
 	}
-	for _, c := range o.Status.Conditions {
-		if c.Status != "True" {
+	for _, c := range o.Conditions {
+		if c.Status != metav1.ConditionTrue {
 			continue
 		}
 		if c.Type == typ && c.Reason == reason {
@@ -141,7 +116,7 @@ func expectMinActions(o object, want string) result {
 		r.Verdict, r.Message = missed, fmt.Sprintf("bad %s annotation %q: want a count", annotationExpectMinActions, want)
 		return r
 	}
-	if o.Status.TotalActions != nil && *o.Status.TotalActions >= n {
+	if o.TotalActions != nil && *o.TotalActions >= n {
 		r.Verdict = met
 	}
 	return r
@@ -167,24 +142,13 @@ func allMet(rs []result) bool {
 	return len(rs) > 0
 }
 
-// decodeList reads `kubectl get -o json` output.
-func decodeList(raw string) ([]object, error) {
-	var list struct {
-		Items []object `json:"items"`
-	}
-	if err := json.Unmarshal([]byte(raw), &list); err != nil {
-		return nil, fmt.Errorf("decoding kubectl's list: %w", err)
-	}
-	return list.Items, nil
-}
-
 // fingerprint changes when anything a reader of the table cares about
 // changes (not the AGE column), so a log shows each change once.
 func fingerprint(objs []object) string {
 	var b strings.Builder
 	for _, o := range objs {
 		fmt.Fprintf(&b, "%s %s", o.id(), o.state())
-		if j := o.Status.ResultJob; j != nil {
+		if j := o.ResultJob; j != nil {
 			fmt.Fprintf(&b, " job %d %s", j.ID, j.Status)
 		}
 		b.WriteByte('\n')

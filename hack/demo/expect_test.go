@@ -2,22 +2,25 @@ package main
 
 import (
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // The annotations are the contract with whoever adds a demo manifest: each
 // form must be decided the same way for any kind.
 func TestEvaluateDecidesEachAnnotationForm(t *testing.T) {
 	int64p := func(n int64) *int64 { return &n }
-	obj := func(kind string, ann map[string]string, total *int64, conds ...condition) object {
-		var o object
-		o.Kind, o.Metadata.Name, o.Metadata.Annotations = kind, "x", ann
-		o.Status.Conditions, o.Status.TotalActions = conds, total
-		return o
+	obj := func(kind string, ann map[string]string, total *int64, conds ...metav1.Condition) object {
+		return object{Kind: kind, Name: "x", Annotations: ann, Conditions: conds, TotalActions: total}
 	}
 	expect := func(v string) map[string]string { return map[string]string{annotationExpect: v} }
 	minActions := func(v string) map[string]string { return map[string]string{annotationExpectMinActions: v} }
-	tru := func(typ, reason string) condition { return condition{Type: typ, Status: "True", Reason: reason} }
-	fals := func(typ, reason string) condition { return condition{Type: typ, Status: "False", Reason: reason} }
+	tru := func(typ, reason string) metav1.Condition {
+		return metav1.Condition{Type: typ, Status: metav1.ConditionTrue, Reason: reason}
+	}
+	fals := func(typ, reason string) metav1.Condition {
+		return metav1.Condition{Type: typ, Status: metav1.ConditionFalse, Reason: reason}
+	}
 
 	for _, tc := range []struct {
 		name string
@@ -52,10 +55,9 @@ func TestEvaluateDecidesEachAnnotationForm(t *testing.T) {
 }
 
 func TestObjectsWithoutAnnotationsAreNotWaitedFor(t *testing.T) {
-	var plain, both object
-	plain.Kind, plain.Metadata.Name = "Secret", "s"
-	both.Kind, both.Metadata.Name = "JobWatch", "w"
-	both.Metadata.Annotations = map[string]string{annotationExpect: "Ready/Succeeded", annotationExpectMinActions: "1"}
+	plain := object{Kind: "Secret", Name: "s"}
+	both := object{Kind: "JobWatch", Name: "w",
+		Annotations: map[string]string{annotationExpect: "Ready/Succeeded", annotationExpectMinActions: "1"}}
 	rs := evaluate([]object{plain, both})
 	if len(rs) != 2 || rs[0].ID != "jobwatch/w" || rs[1].ID != "jobwatch/w" {
 		t.Fatalf("evaluate = %+v, want the watch's two expectations only", rs)

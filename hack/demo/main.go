@@ -47,6 +47,7 @@ type options struct {
 	timeout    time.Duration // how long to wait for the objects to settle
 	refresh    time.Duration // table refresh interval
 	demoConfig string        // config/demo
+	verbose    bool          // -v: envtest's log on stderr
 }
 
 func main() {
@@ -69,6 +70,7 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		return exitError
 	}
+	setLogger(o.verbose)
 	d := &demo{o: o, out: os.Stdout}
 	code, err := d.run(ctx)
 	if cerr := d.cleanup(); cerr != nil {
@@ -103,6 +105,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "how long the objects may take to settle")
 	fs.DurationVar(&o.refresh, "refresh", 2*time.Second, "how often the table is refreshed")
 	fs.StringVar(&o.demoConfig, "config", filepath.Join(root, "config", "demo"), "directory of the manifests to apply")
+	fs.BoolVar(&o.verbose, "v", false, "also print what envtest logs while starting and stopping kube-apiserver and etcd")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -2,9 +2,7 @@ package gitlab
 
 import (
 	"context"
-	"net/http"
 	"sync"
-	"time"
 )
 
 // Route templates: the "endpoint" label of the metrics and the name of a
@@ -29,8 +27,10 @@ const (
 
 // callInfo travels in the request context of one API call (all its
 // attempts). The caller sets the route template; the transport records what
-// the last attempt answered, because the library drops the body of a 404 and
-// the headers of any error, and both are needed to classify.
+// the last attempt answered that the library's error does not carry: the
+// status of a 2xx whose body then failed to decode, and the body of a 404,
+// which the library replaces with its shared ErrNotFound although GitLab's
+// message there is what tells a missing project from a missing job.
 type callInfo struct {
 	method   string
 	endpoint string
@@ -40,10 +40,10 @@ type callInfo struct {
 }
 
 type attemptResult struct {
-	attempts   int
-	status     int
-	message    string
-	retryAfter time.Duration
+	attempts int
+	status   int
+	// notFoundBody is the (bounded) body of a 404 answer.
+	notFoundBody []byte
 }
 
 type callKey struct{}
@@ -68,12 +68,11 @@ func (c *callInfo) beginAttempt() int {
 	return c.last.attempts
 }
 
-func (c *callInfo) record(status int, message string, header http.Header) {
+func (c *callInfo) record(status int, notFoundBody []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.last.status = status
-	c.last.message = message
-	c.last.retryAfter = serverWait(header, time.Now())
+	c.last.notFoundBody = notFoundBody
 }
 
 func (c *callInfo) snapshot() attemptResult {

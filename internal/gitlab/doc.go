@@ -17,5 +17,8 @@
 //   - errors classified once (Class), with GitLab's message and never a
 //     token;
 //   - Prometheus metrics labelled by connection and endpoint template;
-//   - job logs read as a stream, keeping only their tail.
+//   - job logs read as a stream, keeping only their tail;
+//   - webhook deliveries (Job Hook, Pipeline Hook) parsed by the library's
+//     own parser into a HookEvent, bounded in size, with errors classified
+//     by how a receiver answers them (HookFault).
 package gitlab

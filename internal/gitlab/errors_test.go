@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// Every row of the error table in docs/jobs-api.md, on the endpoint that
+// Every row of the error table in docs/gitlab-api.md, on the endpoint that
 // answers it, classified once.
 func TestErrorTableOfJobsAPIIsClassified(t *testing.T) {
 	type call func(Client) error

@@ -22,7 +22,7 @@ var fastPolicy = retryPolicy{
 const testToken = "glpat-SECRET-token-0123456789"
 
 // fakeGitLab is a small GitLab stand-in for one test: routes answer like
-// docs/jobs-api.md says, and every request is counted and its headers kept.
+// docs/gitlab-api.md says, and every request is counted and its headers kept.
 type fakeGitLab struct {
 	srv *httptest.Server
 	mux *http.ServeMux

@@ -35,70 +35,44 @@ func (c *client) GetJob(ctx context.Context, project string, jobID int64) (*Job,
 }
 
 func (c *client) ListPipelineJobs(ctx context.Context, project string, pipelineID int64, includeRetried bool) ([]Job, error) {
-	pid, hint, err := projectRef(project)
-	if err != nil {
-		return nil, err
-	}
-	listOpts := &gl.ListJobsOptions{ListOptions: gl.ListOptions{PerPage: perPage}}
+	opts := &gl.ListJobsOptions{ListOptions: gl.ListOptions{PerPage: perPage}}
 	if includeRetried {
-		listOpts.IncludeRetried = gl.Ptr(true)
+		opts.IncludeRetried = gl.Ptr(true)
 	}
-	libJobs, err := allPages(ctx, c, epPipelineJobs, func(opts ...gl.RequestOptionFunc) ([]*gl.Job, *gl.Response, error) {
-		return c.gl.Jobs.ListPipelineJobs(pid, pipelineID, listOpts, opts...)
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Job, 0, len(libJobs))
-	for _, j := range libJobs {
-		if j != nil {
-			out = append(out, jobFromLib(j, hint))
-		}
-	}
-	return out, nil
+	return listAll(ctx, c, project, epPipelineJobs, jobFromLib,
+		func(pid any, page ...gl.RequestOptionFunc) ([]*gl.Job, *gl.Response, error) {
+			return c.gl.Jobs.ListPipelineJobs(pid, pipelineID, opts, page...)
+		})
 }
 
 func (c *client) ListPipelineBridges(ctx context.Context, project string, pipelineID int64) ([]Job, error) {
+	opts := &gl.ListJobsOptions{ListOptions: gl.ListOptions{PerPage: perPage}}
+	return listAll(ctx, c, project, epBridges, bridgeFromLib,
+		func(pid any, page ...gl.RequestOptionFunc) ([]*gl.Bridge, *gl.Response, error) {
+			return c.gl.Jobs.ListPipelineBridges(pid, pipelineID, opts, page...)
+		})
+}
+
+// listAll reads every page of a list of jobs or bridges of project, and
+// maps each item with toJob.
+func listAll[T any](ctx context.Context, c *client, project, endpoint string, toJob func(*T, int64) Job,
+	list func(pid any, page ...gl.RequestOptionFunc) ([]*T, *gl.Response, error)) ([]Job, error) {
 	pid, hint, err := projectRef(project)
 	if err != nil {
 		return nil, err
 	}
-	listOpts := &gl.ListJobsOptions{ListOptions: gl.ListOptions{PerPage: perPage}}
-	bridges, err := allPages(ctx, c, epBridges, func(opts ...gl.RequestOptionFunc) ([]*gl.Bridge, *gl.Response, error) {
-		return c.gl.Jobs.ListPipelineBridges(pid, pipelineID, listOpts, opts...)
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Job, 0, len(bridges))
-	for _, b := range bridges {
-		if b != nil {
-			out = append(out, bridgeFromLib(b, hint))
+	var out []Job
+	for item, err := range pages(ctx, c, endpoint, func(page ...gl.RequestOptionFunc) ([]*T, *gl.Response, error) {
+		return list(pid, page...)
+	}) {
+		if err != nil {
+			return nil, err
+		}
+		if item != nil {
+			out = append(out, toJob(item, hint))
 		}
 	}
 	return out, nil
-}
-
-// allPages reads every page of an offset-paginated list (X-Next-Page),
-// each page one call with its own retries and error.
-func allPages[T any](ctx context.Context, c *client, endpoint string,
-	fetch func(opts ...gl.RequestOptionFunc) ([]T, *gl.Response, error)) ([]T, error) {
-	var out []T
-	var next []gl.RequestOptionFunc
-	for page := int64(1); ; {
-		callCtx, info := startCall(ctx, http.MethodGet, endpoint)
-		items, resp, err := fetch(append(next, gl.WithContext(callCtx))...)
-		if err != nil {
-			return nil, c.fail(err, info)
-		}
-		out = append(out, items...)
-		// A next page that does not move forward would loop forever.
-		if resp == nil || resp.NextPage <= page {
-			return out, nil
-		}
-		page = resp.NextPage
-		next = []gl.RequestOptionFunc{gl.WithOffsetPaginationParameters(page)}
-	}
 }
 
 func (c *client) ListProjectJobs(ctx context.Context, project string, scopes []string, visit func(Job) bool) error {
@@ -119,28 +93,19 @@ func (c *client) ListProjectJobs(ctx context.Context, project string, scopes []s
 		}
 		opts.Scope = &s
 	}
-	var next []gl.RequestOptionFunc
-	seen := map[string]bool{}
-	for {
-		callCtx, info := startCall(ctx, http.MethodGet, epProjectJobs)
-		jobs, resp, err := c.gl.Jobs.ListProjectJobs(pid, opts, append(next, gl.WithContext(callCtx))...)
+	for j, err := range pages(ctx, c, epProjectJobs, func(page ...gl.RequestOptionFunc) ([]*gl.Job, *gl.Response, error) {
+		return c.gl.Jobs.ListProjectJobs(pid, opts, page...)
+	}) {
 		if err != nil {
-			return c.fail(err, info)
+			return err
 		}
-		for _, j := range jobs {
-			if j == nil {
-				continue
-			}
-			if !visit(jobFromLib(j, hint)) {
-				return nil
-			}
-		}
-		if resp == nil || resp.NextLink == "" || seen[resp.NextLink] {
+		// Leaving the loop is what stops the walk: no further page is
+		// fetched.
+		if j != nil && !visit(jobFromLib(j, hint)) {
 			return nil
 		}
-		seen[resp.NextLink] = true
-		next = []gl.RequestOptionFunc{gl.WithKeysetPaginationParameters(resp.NextLink)}
 	}
+	return nil
 }
 
 func (c *client) RetryJob(ctx context.Context, project string, jobID int64) (*Job, error) {

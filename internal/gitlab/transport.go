@@ -14,7 +14,8 @@ import (
 )
 
 // maxErrorBody bounds how much of an error response is read to find
-// GitLab's message; error bodies are small, a misbehaving proxy's may not be.
+// GitLab's message: GitLab's error bodies are small, a misbehaving proxy's
+// may not be, and the library reads an error body whole into memory.
 const maxErrorBody = 64 << 10
 
 // newHTTPClient builds the one http.Client of a connection: its TLS
@@ -103,19 +104,29 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 
+	if resp.StatusCode >= 300 {
+		resp.Body = limitBody(resp.Body, maxErrorBody)
+	}
 	if info != nil {
-		var message string
-		if resp.StatusCode >= 300 {
-			// Keep the error body (bounded) for classification, and give
-			// the library an equal copy to parse.
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		var notFoundBody []byte
+		if resp.StatusCode == http.StatusNotFound {
+			// The library discards a 404's body (see callInfo): keep it
+			// for classification, and hand on an equal copy.
+			notFoundBody, _ = io.ReadAll(resp.Body)
 			_ = resp.Body.Close()
-			resp.Body = io.NopCloser(bytes.NewReader(body))
-			message = parseMessage(body)
+			resp.Body = io.NopCloser(bytes.NewReader(notFoundBody))
 		}
-		info.record(resp.StatusCode, message, resp.Header)
+		info.record(resp.StatusCode, notFoundBody)
 	}
 	return resp, nil
+}
+
+// limitBody reads at most n bytes of body, and closes body.
+func limitBody(body io.ReadCloser, n int64) io.ReadCloser {
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(body, n), body}
 }
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the

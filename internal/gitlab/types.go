@@ -56,6 +56,10 @@ type Variable struct {
 	Key, Value string
 }
 
+// jobFromLib maps the library's job to the operator's. projectHint is the
+// numeric project id the caller asked for (0 for a path): GitLab names the
+// project in pipeline.project_id or project.id, and an old or partial
+// answer in neither.
 func jobFromLib(j *gl.Job, projectHint int64) Job {
 	out := Job{
 		ID:            j.ID,
@@ -86,30 +90,19 @@ func jobFromLib(j *gl.Job, projectHint int64) Job {
 	return out
 }
 
+// bridgeFromLib maps a trigger job through jobFromLib: GitLab renders a
+// bridge with a job's fields, less runner tags, plus the pipeline it
+// triggered. The library gives the two their own types, so the shared
+// fields are carried over here and mapped in one place.
 func bridgeFromLib(b *gl.Bridge, projectHint int64) Job {
-	out := Job{
-		ID:            b.ID,
-		PipelineID:    b.Pipeline.ID,
-		ProjectID:     b.Pipeline.ProjectID,
-		Name:          b.Name,
-		Stage:         b.Stage,
-		Ref:           b.Ref,
-		Status:        b.Status,
-		FailureReason: b.FailureReason,
-		WebURL:        b.WebURL,
-		CreatedAt:     b.CreatedAt,
-		StartedAt:     b.StartedAt,
-		FinishedAt:    b.FinishedAt,
-		ErasedAt:      b.ErasedAt,
-		AllowFailure:  b.AllowFailure,
-		Bridge:        true,
-	}
-	if out.ProjectID == 0 {
-		out.ProjectID = projectHint
-	}
-	if b.User != nil {
-		out.UserName = b.User.Username
-	}
+	out := jobFromLib(&gl.Job{
+		ID: b.ID, Name: b.Name, Stage: b.Stage, Ref: b.Ref,
+		Status: b.Status, FailureReason: b.FailureReason, WebURL: b.WebURL,
+		CreatedAt: b.CreatedAt, StartedAt: b.StartedAt, FinishedAt: b.FinishedAt, ErasedAt: b.ErasedAt,
+		AllowFailure: b.AllowFailure, User: b.User,
+		Pipeline: gl.JobPipeline{ID: b.Pipeline.ID, ProjectID: b.Pipeline.ProjectID},
+	}, projectHint)
+	out.Bridge = true
 	if b.DownstreamPipeline != nil {
 		out.DownstreamPipelineID = b.DownstreamPipeline.ID
 	}

@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
 	"github.com/jobops-dev/gitlab-job-operator/internal/devenv"
 	"github.com/jobops-dev/gitlab-job-operator/internal/gitlabsim"
 )
@@ -68,11 +69,11 @@ spec:
 		run(ctx, "wait", "--for=condition=Complete", "jobactions", "--all", "-n", w.ns, "--timeout=120s")
 		for name, ja := range w.jobActions(ctx) {
 			Expect(ja.Status.ResultJob).NotTo(BeNil(), name)
-			if ja.Spec.Action == "Retry" {
-				Expect(ja.condition("Complete")).To(Equal("Complete/JobSucceeded"), name)
+			if ja.Spec.Action == civ1alpha1.ActionRetry {
+				Expect(trueCondition(ja.Status.Conditions, "Complete")).To(Equal("Complete/JobSucceeded"), name)
 				Expect(ja.Status.ResultJob.ID).NotTo(Equal(ja.Status.TargetJob.ID), name)
 			} else {
-				Expect(ja.condition("Complete")).To(Equal("Complete/Succeeded"), name)
+				Expect(trueCondition(ja.Status.Conditions, "Complete")).To(Equal("Complete/Succeeded"), name)
 				Expect(ja.Status.ResultJob.Status).To(BeElementOf("canceling", "canceled"), name)
 			}
 		}

@@ -31,6 +31,7 @@ var _ = Describe("make demo", Serial, func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(p.Wait()).To(Succeed(), "the demo failed:\n%s", log)
 		Expect(log).To(ContainSubstring("every object reached its expected outcome"))
+		Expect(log).NotTo(ContainSubstring("log.SetLogger(...) was never called"), "controller-runtime warned, with a stack trace, that the demo set no logger")
 		Expect(log).To(MatchRegexp(`ok\s+jobaction/retry-running-long-test\s+want Failed/NotRetryable`))
 		Expect(log).To(MatchRegexp(`ok\s+jobwatch/ci-policy\s+want totalActions>=6`))
 		Expect(log).To(MatchRegexp(`ok\s+jobwatch/log-retention\s+want totalActions>=2`))

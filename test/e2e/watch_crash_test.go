@@ -165,7 +165,7 @@ spec:
 			}
 			jw := w.jobWatch(ctx, "crash")
 			g.Expect(jw.Status.PendingActions).To(BeEmpty())
-			g.Expect(jw.condition("Ready")).To(Equal("Ready/Succeeded"))
+			g.Expect(trueCondition(jw.Status.Conditions, "Ready")).To(Equal("Ready/Succeeded"))
 		}).WithContext(ctx).WithTimeout(90 * time.Second).WithPolling(time.Second).Should(Succeed())
 
 		By("asking for one more sync, which must find nothing left to do")
@@ -208,7 +208,7 @@ spec:
 
 		By("reading the same in the JobWatch's status")
 		jw := w.jobWatch(ctx, "crash")
-		Expect(jw.condition("Ready")).To(Equal("Ready/Succeeded"))
+		Expect(trueCondition(jw.Status.Conditions, "Ready")).To(Equal("Ready/Succeeded"))
 		Expect(jw.Status.PendingActions).To(BeEmpty())
 		Expect(jw.Status.TotalActions).To(BeEquivalentTo(wantActed))
 		acted := map[string]int64{}
