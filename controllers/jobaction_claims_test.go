@@ -146,4 +146,3 @@ func (w *unitWorld) records(t *testing.T) int {
 	}
 	return len(list.Items)
 }
-

@@ -432,7 +432,9 @@ var _ = Describe("JobAction applied again", func() {
 			Expect(warningsAbout(got)).To(BeZero(), "nothing went wrong")
 		},
 		Entry("retry by job id", gitlabsim.JobSpec{Name: "rspec", Status: "failed"}, civ1alpha1.ActionRetry,
-			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec { return civ1alpha1.JobActionSpec{JobID: p.Jobs[0].ID} }),
+			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec {
+				return civ1alpha1.JobActionSpec{JobID: p.Jobs[0].ID}
+			}),
 		Entry("retry by pipeline and name", gitlabsim.JobSpec{Name: "rspec", Status: "failed"}, civ1alpha1.ActionRetry,
 			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec {
 				return civ1alpha1.JobActionSpec{PipelineID: p.ID, JobName: "rspec"}
@@ -446,13 +448,17 @@ var _ = Describe("JobAction applied again", func() {
 				return civ1alpha1.JobActionSpec{PipelineID: p.ID, JobName: "deploy-prod"}
 			}),
 		Entry("play by job id", gitlabsim.JobSpec{Name: "deploy-prod", When: "manual"}, civ1alpha1.ActionPlay,
-			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec { return civ1alpha1.JobActionSpec{JobID: p.Jobs[0].ID} }),
+			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec {
+				return civ1alpha1.JobActionSpec{JobID: p.Jobs[0].ID}
+			}),
 		Entry("play by ref and name", gitlabsim.JobSpec{Name: "deploy-prod", When: "manual"}, civ1alpha1.ActionPlay,
 			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec {
 				return civ1alpha1.JobActionSpec{Ref: "main", JobName: "deploy-prod"}
 			}),
 		Entry("cancel by job id", gitlabsim.JobSpec{Name: "e2e", Status: "running"}, civ1alpha1.ActionCancel,
-			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec { return civ1alpha1.JobActionSpec{JobID: p.Jobs[0].ID} }),
+			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec {
+				return civ1alpha1.JobActionSpec{JobID: p.Jobs[0].ID}
+			}),
 		Entry("erase by pipeline and name", gitlabsim.JobSpec{Name: "build", Status: "success", Trace: "log", Artifacts: true}, civ1alpha1.ActionErase,
 			func(p gitlabsim.Pipeline) civ1alpha1.JobActionSpec {
 				return civ1alpha1.JobActionSpec{PipelineID: p.ID, JobName: "build"}

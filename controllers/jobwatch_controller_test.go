@@ -335,7 +335,7 @@ var _ = Describe("JobWatch steady state", func() {
 	It("reads each finished job's log and pipeline once, whatever holds the window open", func() {
 		p := w.pipeline(gitlabsim.JobSpec{Name: "rspec", Status: "failed", FailureReason: "runner_system_failure"})
 		humanRetry(w, p.Jobs[0].ID)
-		failLatest(p.ID, "rspec", "runner_system_failure") // the budget of 1 is spent
+		failLatest(p.ID, "rspec", "runner_system_failure")             // the budget of 1 is spent
 		w.pipeline(gitlabsim.JobSpec{Name: "slow", Status: "pending"}) // no rule: holds the window open
 		for i := range 3 {
 			w.pipeline(gitlabsim.JobSpec{Name: fmt.Sprintf("unit-%d", i), Status: "failed", FailureReason: "script_failure", Trace: "1 example, 1 failure"})
@@ -347,7 +347,7 @@ var _ = Describe("JobWatch steady state", func() {
 		traces := func() int64 { return sim.Stats().Count("GET /api/v4/projects/:id/jobs/:job_id/trace", 0) }
 		before := traces()
 		got := synced(jw)
-		Expect(traces() - before).To(Equal(int64(3)), "each script failure's log, once")
+		Expect(traces()-before).To(Equal(int64(3)), "each script failure's log, once")
 		Expect(got.Status.Cursor.OldestOpenJobID).NotTo(BeZero(), "the pending job holds the window open")
 		for range 3 {
 			got = synced(got)

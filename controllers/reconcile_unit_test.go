@@ -248,4 +248,3 @@ func TestNextSyncAfter(t *testing.T) {
 		t.Fatalf("with jobs held back, next sync in %s, want the window's end (40s), not the backoff's", got)
 	}
 }
-
