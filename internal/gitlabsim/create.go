@@ -121,7 +121,16 @@ func normalizeCommon(kind, name string, stage *string, defaultStage string, when
 		*stage = defaultStage
 	}
 	if *when == "" {
-		*when = "on_success"
+		// Only a when: manual job can wait as manual, and only a delayed one
+		// as scheduled, so those statuses say what when was.
+		switch *status {
+		case StatusManual:
+			*when = "manual"
+		case StatusScheduled:
+			*when = "delayed"
+		default:
+			*when = "on_success"
+		}
 	}
 	if !validWhen(*when) {
 		return invalidf("%s %q when %q: want on_success, manual, always, on_failure or delayed", kind, name, *when)
@@ -134,6 +143,10 @@ func normalizeCommon(kind, name string, stage *string, defaultStage string, when
 	}
 	if !IsValidStatus(*status) {
 		return invalidf("%s %q status %q: want one of %s", kind, name, *status, strings.Join(AllStatuses, ", "))
+	}
+	if (*status == StatusManual && *when != "manual") || (*status == StatusScheduled && *when != "delayed") {
+		return invalidf("%s %q status %s with when %s: GitLab puts only when: manual jobs in manual and when: delayed jobs in scheduled",
+			kind, name, *status, *when)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 const (
 	roleNone       = 0
 	roleGuest      = 10
+	rolePlanner    = 15
 	roleReporter   = 20
 	roleDeveloper  = 30
 	roleMaintainer = 40
@@ -20,13 +21,31 @@ const (
 )
 
 var roleByName = map[string]int{
-	"guest": roleGuest, "reporter": roleReporter, "developer": roleDeveloper,
+	"guest": roleGuest, "planner": rolePlanner, "reporter": roleReporter, "developer": roleDeveloper,
 	"maintainer": roleMaintainer, "owner": roleOwner,
 }
 
-var roleNames = map[int]string{
-	roleGuest: "guest", roleReporter: "reporter", roleDeveloper: "developer",
-	roleMaintainer: "maintainer", roleOwner: "owner",
+// roleOrder lists the roles from the lowest up, as GitLab's
+// Gitlab::Access.sym_options_with_owner does.
+var roleOrder = []struct {
+	level int
+	name  string
+}{
+	{roleGuest, "guest"}, {rolePlanner, "planner"}, {roleReporter, "reporter"},
+	{roleDeveloper, "developer"}, {roleMaintainer, "maintainer"}, {roleOwner, "owner"},
+}
+
+// rolesUpTo names every role at or below level, lowest first: what
+// /job/allowed_agents reports as roles_in_project (a maintainer is also a
+// guest, planner, reporter and developer there).
+func rolesUpTo(level int) []string {
+	out := []string{}
+	for _, r := range roleOrder {
+		if r.level <= level {
+			out = append(out, r.name)
+		}
+	}
+	return out
 }
 
 type user struct {
@@ -186,11 +205,21 @@ func (j *job) isBuild() bool { return j.kind == kindBuild }
 
 func (j *job) retryable() bool { return !j.retried && isRetryableStatus(j.status) }
 
-// playable follows GitLab's playable?: an action (when: manual) job that is
-// manual, scheduled, or finished and retryable.
+// isAction is GitLab's action?: the job was declared when: manual (or
+// delayed). It depends on when alone, never on the current status, so a
+// manual job that has run is still an action.
+func (j *job) isAction() bool { return j.when == "manual" || j.when == "delayed" }
+
+// playable follows GitLab's playable? (app/models/ci/build.rb and
+// bridge.rb): an action job that is manual or scheduled, or, for a build,
+// finished and retryable (playing it then makes a new attempt). A bridge is
+// playable only while manual.
 func (j *job) playable() bool {
-	if j.when != "manual" && j.status != StatusManual && j.status != StatusScheduled {
+	if !j.isAction() {
 		return false
+	}
+	if !j.isBuild() {
+		return j.status == StatusManual
 	}
 	return j.status == StatusManual || j.status == StatusScheduled || j.retryable()
 }

@@ -2,6 +2,7 @@ package gitlabsim
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,8 +31,17 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, p principal)
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	var paths []string
+	methods := map[string][]string{} // path template -> methods served, in order
+	jobTokenPath := map[string]bool{}
 	api := func(tmpl string, jobTokens bool, h apiHandler) {
 		mux.Handle(muxPattern(tmpl), s.instrument(tmpl, s.authenticated(jobTokens, h)))
+		method, path, _ := strings.Cut(tmpl, " ")
+		if methods[path] == nil {
+			paths = append(paths, path)
+		}
+		methods[path] = append(methods[path], method)
+		jobTokenPath[path] = jobTokenPath[path] || jobTokens
 	}
 	// Job tokens are accepted on exactly these four routes.
 	api(RouteProjectJobs, true, s.listProjectJobs)
@@ -48,12 +58,46 @@ func (s *Server) routes() http.Handler {
 	api(RoutePlay, false, s.playJob)
 	api(RouteUser, false, s.currentUser)
 	api(RouteVersion, false, s.version)
+
+	// Any other method on a path served above is Grape's 405, after the
+	// route's own authentication.
+	for _, path := range paths {
+		h := methodNotAllowed(allowHeader(methods[path]))
+		mux.Handle(muxPattern(path), s.instrument(RouteUnmatched, s.authenticated(jobTokenPath[path], h)))
+	}
 	mux.Handle("/api/v4/", s.instrument(RouteUnmatched, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		routeNotFound(w)
 	})))
 
 	s.adminRoutes(mux)
 	return mux
+}
+
+// allowHeader is the Allow header Grape computes for a path
+// (Grape::API::Instance#add_head_not_allowed_methods_and_options_methods):
+// OPTIONS, then the path's methods in the order they were declared, then
+// HEAD when GET is among them.
+func allowHeader(methods []string) string {
+	out := append([]string{http.MethodOptions}, methods...)
+	if slices.Contains(methods, http.MethodGet) {
+		out = append(out, http.MethodHead)
+	}
+	return strings.Join(out, ", ")
+}
+
+// methodNotAllowed answers a method the path does not serve as GitLab does:
+// OPTIONS is 204 with the Allow header; anything else is Grape's
+// MethodNotAllowed, which lib/api/api.rb renders as 405
+// {"error":"405 Not Allowed"}, with the same Allow header.
+func methodNotAllowed(allow string) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request, _ principal) {
+		w.Header().Set("Allow", allow)
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "405 Not Allowed"})
+	}
 }
 
 // muxPattern turns "GET /api/v4/projects/:id/jobs" into ServeMux's

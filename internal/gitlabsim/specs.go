@@ -48,7 +48,7 @@ type ProjectSpec struct {
 // MemberSpec gives a user a role in a project.
 type MemberSpec struct {
 	Username string `json:"username"`
-	// Role is guest, reporter, developer, maintainer or owner. Reading jobs
+	// Role is guest, planner, reporter, developer, maintainer or owner. Reading jobs
 	// needs reporter; cancel, retry, erase and play need developer.
 	Role string `json:"role"`
 }

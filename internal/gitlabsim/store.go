@@ -150,7 +150,7 @@ func (st *store) addProject(spec ProjectSpec, now time.Time) (*project, error) {
 		for _, m := range spec.Members {
 			r, ok := roleByName[m.Role]
 			if !ok || m.Username == "" {
-				return nil, invalidf("member %q role %q: want a username and one of guest, reporter, developer, maintainer, owner", m.Username, m.Role)
+				return nil, invalidf("member %q role %q: want a username and one of guest, planner, reporter, developer, maintainer, owner", m.Username, m.Role)
 			}
 			members[m.Username] = r
 		}

@@ -1,6 +1,9 @@
 package gitlabsim
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // What happens to a job after it exists: status changes, retries, erasure,
 // its token. The caller holds the store's write lock.
@@ -73,8 +76,9 @@ func (st *store) setStatus(j *job, to, reason string, now time.Time) {
 }
 
 // retry creates the next attempt of j, as Ci::RetryJobService does: same
-// name, stage, ref and tags, status pending, user the caller; j is marked
-// retried and leaves the pipeline's latest jobs.
+// name, stage, ref, tags and job variables (Ci::Build clones them), status
+// pending, user the caller; j is marked retried and leaves the pipeline's
+// latest jobs.
 func (st *store) retry(j *job, by *user, now time.Time) *job {
 	n := &job{
 		id: st.nextJob, kind: j.kind, project: j.project, pipeline: j.pipeline,
@@ -83,7 +87,7 @@ func (st *store) retry(j *job, by *user, now time.Time) *job {
 		createdAt: now, queuedAt: now, producesArtifacts: j.producesArtifacts,
 		retryOf: j.id, stuck: j.stuck, flakiness: j.flakiness, flakyOutcome: j.flakyOutcome,
 		environment: j.environment, environmentTier: j.environmentTier,
-		downstreamProjectID: j.downstreamProjectID,
+		downstreamProjectID: j.downstreamProjectID, variables: slices.Clone(j.variables),
 	}
 	st.nextJob++
 	j.pipeline.counts[bucketOf(j.status, j.allowFailure)]--
