@@ -58,12 +58,17 @@ func (st *store) addPipeline(spec PipelineSpec, now time.Time, seed int64) (*pip
 			return nil, fmt.Errorf("%w: downstream project %d", ErrNotFound, b.DownstreamProjectID)
 		}
 	}
+	stages, err := stageOrder(spec.Stages, spec.Jobs, spec.Bridges)
+	if err != nil {
+		return nil, err
+	}
 	created := now
 	if spec.CreatedAt != nil {
 		created = spec.CreatedAt.UTC()
 	}
 	pl := st.newPipeline(p, spec.Ref, spec.SHA, u, created, seed)
 	pl.tag = spec.Tag
+	pl.stages = stages
 	if spec.Source != "" {
 		pl.source = spec.Source
 	}
@@ -81,6 +86,16 @@ func (st *store) addPipeline(spec PipelineSpec, now time.Time, seed int64) (*pip
 		st.addBridge(pl, bs, now, seed)
 	}
 	return pl, nil
+}
+
+// allowFailure resolves a spec's allow_failure: as given, else true for a
+// when: manual job (GitLab's default for manual jobs outside rules:), false
+// for others.
+func allowFailure(given *bool, when string) bool {
+	if given != nil {
+		return *given
+	}
+	return when == "manual"
 }
 
 func isHex40(s string) bool {
@@ -107,6 +122,7 @@ func (st *store) newPipeline(p *project, ref, sha string, u *user, created time.
 		outcomes: map[string]*outcomeScript{},
 	}
 	st.pipelines[id] = pl
+	p.pipelines = append(p.pipelines, pl)
 	return pl
 }
 
@@ -244,8 +260,9 @@ func initialTimes(j *job, created, started, finished *time.Time, now time.Time) 
 func (st *store) addBuild(pl *pipeline, js JobSpec, now time.Time) *job {
 	j := &job{
 		id: st.nextJob, kind: kindBuild, project: pl.project, pipeline: pl,
-		name: js.Name, stage: js.Stage, status: js.Status, reason: js.FailureReason, when: js.When,
-		tagList: append([]string(nil), js.TagList...), allowFailure: js.AllowFailure,
+		name: js.Name, stage: js.Stage, stageIdx: slices.Index(pl.stages, js.Stage), status: js.Status,
+		reason: js.FailureReason, when: js.When,
+		tagList: append([]string(nil), js.TagList...), allowFailure: allowFailure(js.AllowFailure, js.When),
 		coverage: js.Coverage, user: pl.user, producesArtifacts: js.Artifacts,
 		stuck: js.Stuck, flakiness: js.Flakiness, environment: js.Environment,
 		environmentTier: js.EnvironmentTier,
@@ -276,8 +293,8 @@ func (st *store) addBuild(pl *pipeline, js JobSpec, now time.Time) *job {
 func (st *store) addBridge(pl *pipeline, bs BridgeSpec, now time.Time, seed int64) *job {
 	j := &job{
 		id: st.nextJob, kind: kindBridge, project: pl.project, pipeline: pl,
-		name: bs.Name, stage: bs.Stage, status: bs.Status, reason: bs.FailureReason, when: bs.When,
-		allowFailure: bs.AllowFailure, user: pl.user, downstreamProjectID: bs.DownstreamProjectID,
+		name: bs.Name, stage: bs.Stage, stageIdx: slices.Index(pl.stages, bs.Stage), status: bs.Status,
+		reason: bs.FailureReason, when: bs.When, allowFailure: allowFailure(bs.AllowFailure, bs.When), user: pl.user, downstreamProjectID: bs.DownstreamProjectID,
 	}
 	st.nextJob++
 	initialTimes(j, bs.CreatedAt, nil, nil, now)

@@ -5,6 +5,8 @@ import (
 	"time"
 )
 
+var ptrTrue = func() *bool { t := true; return &t }()
+
 // Demo world defaults.
 const (
 	DemoToken       = "glpat-demo-operator"
@@ -184,7 +186,7 @@ func LoadDemoWorld(s *Server, opts DemoOptions) (DemoWorld, error) {
 						Log: "read tcp 10.0.0.5:52350->10.0.0.1:443: read: connection reset by peer"},
 					{Status: StatusSuccess},
 				}},
-			{Name: "rubocop", Stage: "test", Status: StatusFailed, FailureReason: ReasonScriptFailure, AllowFailure: true,
+			{Name: "rubocop", Stage: "test", Status: StatusFailed, FailureReason: ReasonScriptFailure, AllowFailure: ptrTrue,
 				Trace: "$ bundle exec rubocop\n3 offenses detected\nERROR: Job failed: exit code 1\n"},
 			{Name: "deploy-prod", Stage: "deploy", When: "manual", Status: StatusManual,
 				Environment: "production", EnvironmentTier: "production"},

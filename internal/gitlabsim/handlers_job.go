@@ -139,12 +139,8 @@ func (s *Server) agentProject(pr *project) apiAgentProject {
 		d := pr.description
 		desc = &d
 	}
-	nwn := pr.name
-	if ns := pr.namespace(); ns != "" {
-		nwn = ns + " / " + pr.name
-	}
 	return apiAgentProject{
-		ID: pr.id, Description: desc, Name: pr.name, NameWithNamespace: nwn,
+		ID: pr.id, Description: desc, Name: pr.name, NameWithNamespace: pr.fullName(),
 		Path: pr.shortPath(), PathWithNamespace: pr.path, CreatedAt: jsTime(pr.createdAt),
 	}
 }

@@ -68,8 +68,9 @@ type project struct {
 	groupIDs      []int64
 	members       map[string]int // username -> role; nil: everyone is a maintainer
 	createdAt     time.Time
-	idx           jobIndex // the project's builds, for GET /projects/:id/jobs
-	pipelineSeq   int64    // per-project pipeline iid
+	idx           jobIndex    // the project's builds, for GET /projects/:id/jobs
+	pipelineSeq   int64       // per-project pipeline iid
+	pipelines     []*pipeline // in id order, for GET /projects/:id/pipelines
 }
 
 func (p *project) namespace() string {
@@ -81,6 +82,15 @@ func (p *project) namespace() string {
 
 func (p *project) shortPath() string {
 	return p.path[strings.LastIndex(p.path, "/")+1:]
+}
+
+// fullName is GitLab's full_name: the namespace's names and the project's,
+// joined by " / " ("platform / app"). Groups are named after their paths.
+func (p *project) fullName() string {
+	if ns := p.namespace(); ns != "" {
+		return strings.ReplaceAll(ns, "/", " / ") + " / " + p.name
+	}
+	return p.name
 }
 
 func (p *project) roleOf(u *user) int {
@@ -106,6 +116,7 @@ type pipeline struct {
 	updatedAt time.Time
 	builds    []*job // in id order, retried attempts included
 	bridges   []*job
+	stages    []string // stage names in order; a job's stageIdx indexes it
 	// counts holds the composite buckets of the latest (non-retried) jobs,
 	// so the pipeline status is O(1) to render whatever the pipeline's size.
 	counts statusCounts
@@ -154,6 +165,7 @@ type job struct {
 	pipeline     *pipeline
 	name         string
 	stage        string
+	stageIdx     int // position of stage in the pipeline's stages
 	status       string
 	reason       string // failure_reason, kept only while failed
 	when         string

@@ -23,6 +23,10 @@ const (
 	RouteAllowedAgents = "GET /api/v4/job/allowed_agents"
 	RouteUser          = "GET /api/v4/user"
 	RouteVersion       = "GET /api/v4/version"
+	RouteProject       = "GET /api/v4/projects/:id"
+	RoutePipelines     = "GET /api/v4/projects/:id/pipelines"
+	RoutePipeline      = "GET /api/v4/projects/:id/pipelines/:pipeline_id"
+	RouteArtifacts     = "GET /api/v4/projects/:id/jobs/:job_id/artifacts"
 	RouteUnmatched     = "unmatched"
 )
 
@@ -34,36 +38,47 @@ func (s *Server) routes() http.Handler {
 	var paths []string
 	methods := map[string][]string{} // path template -> methods served, in order
 	jobTokenPath := map[string]bool{}
-	api := func(tmpl string, jobTokens bool, h apiHandler) {
-		mux.Handle(muxPattern(tmpl), s.instrument(tmpl, s.authenticated(jobTokens, h)))
+	api := func(tmpl string, mode authMode, h apiHandler) {
+		mux.Handle(muxPattern(tmpl), s.instrument(tmpl, s.authenticated(mode, h)))
 		method, path, _ := strings.Cut(tmpl, " ")
 		if methods[path] == nil {
 			paths = append(paths, path)
 		}
 		methods[path] = append(methods[path], method)
-		jobTokenPath[path] = jobTokenPath[path] || jobTokens
+		jobTokenPath[path] = jobTokenPath[path] || mode.jobTokens()
 	}
-	// Job tokens are accepted on exactly these four routes.
-	api(RouteProjectJobs, true, s.listProjectJobs)
-	api(RoutePipelineJobs, true, s.listPipelineJobs)
-	api(RouteJobTokenJob, true, s.jobTokenJob)
-	api(RouteAllowedAgents, true, s.allowedAgents)
+	// Job tokens are accepted on exactly these routes.
+	api(RouteProjectJobs, authTokenOrJob, s.listProjectJobs)
+	api(RoutePipelineJobs, authTokenOrJob, s.listPipelineJobs)
+	api(RouteJobTokenJob, authTokenOrJob, s.jobTokenJob)
+	api(RouteAllowedAgents, authTokenOrJob, s.allowedAgents)
+	api(RouteArtifacts, authAnyoneOrJob, s.getArtifacts)
 
-	api(RouteBridges, false, s.listBridges)
-	api(RouteJob, false, s.getJob)
-	api(RouteTrace, false, s.getTrace)
-	api(RouteCancel, false, s.cancelJob)
-	api(RouteRetry, false, s.retryJob)
-	api(RouteErase, false, s.eraseJob)
-	api(RoutePlay, false, s.playJob)
-	api(RouteUser, false, s.currentUser)
-	api(RouteVersion, false, s.version)
+	api(RouteBridges, authToken, s.listBridges)
+	api(RouteJob, authToken, s.getJob)
+	api(RouteTrace, authToken, s.getTrace)
+	api(RouteCancel, authToken, s.cancelJob)
+	api(RouteRetry, authToken, s.retryJob)
+	api(RouteErase, authToken, s.eraseJob)
+	api(RoutePlay, authToken, s.playJob)
+	api(RouteUser, authToken, s.currentUser)
+	api(RouteVersion, authToken, s.version)
+
+	// Readable without credentials where the project is public; the
+	// simulator's projects are private, so anonymous callers get 404.
+	api(RouteProject, authAnyone, s.getProject)
+	api(RoutePipelines, authAnyone, s.listPipelines)
+	api(RoutePipeline, authAnyone, s.getPipeline)
 
 	// Any other method on a path served above is Grape's 405, after the
 	// route's own authentication.
 	for _, path := range paths {
 		h := methodNotAllowed(allowHeader(methods[path]))
-		mux.Handle(muxPattern(path), s.instrument(RouteUnmatched, s.authenticated(jobTokenPath[path], h)))
+		mode := authToken
+		if jobTokenPath[path] {
+			mode = authTokenOrJob
+		}
+		mux.Handle(muxPattern(path), s.instrument(RouteUnmatched, s.authenticated(mode, h)))
 	}
 	mux.Handle("/api/v4/", s.instrument(RouteUnmatched, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		routeNotFound(w)
@@ -116,9 +131,9 @@ func muxPattern(tmpl string) string {
 
 // authenticated answers 401 before anything else, as GitLab checks
 // credentials first.
-func (s *Server) authenticated(jobTokens bool, h apiHandler) http.Handler {
+func (s *Server) authenticated(mode authMode, h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := s.authenticate(r, jobTokens)
+		p, ok := s.authenticate(r, mode)
 		if !ok {
 			unauthorized(w)
 			return

@@ -173,9 +173,11 @@ func TestPipelineStatusFollowsItsLatestJobs(t *testing.T) {
 	}{
 		{"all success", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", Status: StatusSkipped}}, StatusSuccess},
 		{"one failed", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", Status: StatusFailed}}, StatusFailed},
-		{"allowed failure", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", Status: StatusFailed, AllowFailure: true}}, StatusSuccess},
+		{"allowed failure", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", Status: StatusFailed, AllowFailure: ptr(true)}}, StatusSuccess},
 		{"running", []JobSpec{{Name: "a", Status: StatusRunning}, {Name: "b", Status: StatusFailed}}, StatusRunning},
-		{"waiting on manual", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", When: "manual"}}, StatusManual},
+		{"waiting on a blocking manual job", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", When: "manual", AllowFailure: ptr(false)}}, StatusManual},
+		// when: manual alone is allow_failure: true, which does not hold the pipeline.
+		{"an optional manual job", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", When: "manual"}}, StatusSuccess},
 		{"canceled", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", Status: StatusCanceled}}, StatusCanceled},
 		{"pending", []JobSpec{{Name: "a", Status: StatusPending}, {Name: "b", Status: StatusCreated}}, StatusPending},
 	} {

@@ -69,6 +69,13 @@ type PipelineSpec struct {
 	Username string `json:"username,omitempty"`
 	// Source defaults to "push".
 	Source string `json:"source,omitempty"`
+	// Stages orders the pipeline's stages, as stages: in .gitlab-ci.yml;
+	// every job's stage must be one of them. Empty: GitLab's defaults (.pre,
+	// build, test, deploy, .post) when the jobs use only those, otherwise
+	// the order in which stages first appear among the jobs, then the
+	// bridges. The lifecycle engine starts a stage's jobs when the stages
+	// before it have succeeded.
+	Stages []string `json:"stages,omitempty"`
 	// CreatedAt defaults to now; use it to make old pipelines.
 	CreatedAt *time.Time   `json:"created_at,omitempty"`
 	Jobs      []JobSpec    `json:"jobs,omitempty"`
@@ -101,8 +108,11 @@ type JobSpec struct {
 	// Artifacts gives the job an artifacts archive once it has finished
 	// (immediately when created finished).
 	Artifacts bool `json:"artifacts,omitempty"`
-	// AllowFailure lets the job fail without failing the pipeline.
-	AllowFailure bool `json:"allow_failure,omitempty"`
+	// AllowFailure lets the job fail (or, when manual, wait) without failing
+	// (or holding) the pipeline or the stages after it. Default: true for a
+	// when: manual job, as GitLab's default for manual jobs outside rules;
+	// false otherwise.
+	AllowFailure *bool `json:"allow_failure,omitempty"`
 	// Coverage is the reported coverage percentage; null when absent.
 	Coverage *float64 `json:"coverage,omitempty"`
 	// Outcomes script how each run of this job ends under the lifecycle
@@ -138,7 +148,8 @@ type BridgeSpec struct {
 	Status        string `json:"status,omitempty"`
 	FailureReason string `json:"failure_reason,omitempty"`
 	When          string `json:"when,omitempty"`
-	AllowFailure  bool   `json:"allow_failure,omitempty"`
+	// AllowFailure defaults as JobSpec's does.
+	AllowFailure *bool `json:"allow_failure,omitempty"`
 	// DownstreamStatus, when set, creates the downstream pipeline with this
 	// status; downstream_pipeline is null otherwise.
 	DownstreamStatus string `json:"downstream_status,omitempty"`

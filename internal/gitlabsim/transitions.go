@@ -82,7 +82,7 @@ func (st *store) setStatus(j *job, to, reason string, now time.Time) {
 func (st *store) retry(j *job, by *user, now time.Time) *job {
 	n := &job{
 		id: st.nextJob, kind: j.kind, project: j.project, pipeline: j.pipeline,
-		name: j.name, stage: j.stage, status: StatusPending, when: j.when,
+		name: j.name, stage: j.stage, stageIdx: j.stageIdx, status: StatusPending, when: j.when,
 		tagList: j.tagList, allowFailure: j.allowFailure, user: by,
 		createdAt: now, queuedAt: now, producesArtifacts: j.producesArtifacts,
 		retryOf: j.id, stuck: j.stuck, flakiness: j.flakiness, flakyOutcome: j.flakyOutcome,
