@@ -62,6 +62,9 @@ func (st *store) addPipeline(spec PipelineSpec, now time.Time, seed int64) (*pip
 	if err != nil {
 		return nil, err
 	}
+	if err := checkNeeds(spec); err != nil {
+		return nil, err
+	}
 	created := now
 	if spec.CreatedAt != nil {
 		created = spec.CreatedAt.UTC()
@@ -96,6 +99,37 @@ func allowFailure(given *bool, when string) bool {
 		return *given
 	}
 	return when == "manual"
+}
+
+// checkNeeds refuses needs that name no job of the pipeline, or the job
+// itself, as GitLab refuses such a configuration.
+func checkNeeds(spec PipelineSpec) error {
+	names := map[string]bool{}
+	for _, j := range spec.Jobs {
+		names[j.Name] = true
+	}
+	for _, b := range spec.Bridges {
+		names[b.Name] = true
+	}
+	check := func(name string, needs []string) error {
+		for _, n := range needs {
+			if n == name || !names[n] {
+				return invalidf("job %q needs %q: want another job of this pipeline", name, n)
+			}
+		}
+		return nil
+	}
+	for _, j := range spec.Jobs {
+		if err := check(j.Name, j.Needs); err != nil {
+			return err
+		}
+	}
+	for _, b := range spec.Bridges {
+		if err := check(b.Name, b.Needs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func isHex40(s string) bool {
@@ -263,7 +297,7 @@ func (st *store) addBuild(pl *pipeline, js JobSpec, now time.Time) *job {
 		name: js.Name, stage: js.Stage, stageIdx: slices.Index(pl.stages, js.Stage), status: js.Status,
 		reason: js.FailureReason, when: js.When,
 		tagList: append([]string(nil), js.TagList...), allowFailure: allowFailure(js.AllowFailure, js.When),
-		coverage: js.Coverage, user: pl.user, producesArtifacts: js.Artifacts,
+		coverage: js.Coverage, user: pl.user, producesArtifacts: js.Artifacts, needs: slices.Clone(js.Needs),
 		stuck: js.Stuck, flakiness: js.Flakiness, environment: js.Environment,
 		environmentTier: js.EnvironmentTier,
 	}
@@ -294,7 +328,7 @@ func (st *store) addBridge(pl *pipeline, bs BridgeSpec, now time.Time, seed int6
 	j := &job{
 		id: st.nextJob, kind: kindBridge, project: pl.project, pipeline: pl,
 		name: bs.Name, stage: bs.Stage, stageIdx: slices.Index(pl.stages, bs.Stage), status: bs.Status,
-		reason: bs.FailureReason, when: bs.When, allowFailure: allowFailure(bs.AllowFailure, bs.When), user: pl.user, downstreamProjectID: bs.DownstreamProjectID,
+		reason: bs.FailureReason, when: bs.When, allowFailure: allowFailure(bs.AllowFailure, bs.When), needs: slices.Clone(bs.Needs), user: pl.user, downstreamProjectID: bs.DownstreamProjectID,
 	}
 	st.nextJob++
 	initialTimes(j, bs.CreatedAt, nil, nil, now)
@@ -328,6 +362,7 @@ func (st *store) attach(j *job) {
 		pl.bridges = append(pl.bridges, j)
 	}
 	pl.counts[bucketOf(j.status, j.allowFailure)]++
+	st.touch(pl)
 	if j.status == StatusPending || j.status == StatusRunning {
 		st.active[j.id] = j
 	}

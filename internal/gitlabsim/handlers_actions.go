@@ -158,6 +158,7 @@ func (s *Server) playJob(w http.ResponseWriter, r *http.Request, p principal) {
 		}
 		if j.status == StatusManual || j.status == StatusScheduled {
 			s.st.setStatus(j, StatusPending, "", now)
+			s.st.resetSkippedAfter(j, now)
 			j.user = p.user
 			if j.isBuild() {
 				j.variables = vars

@@ -189,8 +189,11 @@ type job struct {
 	hasArtifacts      bool
 	artifactsExpireAt time.Time
 
-	retried   bool
-	retryOf   int64 // id of the attempt this one retried; 0 for the first
+	retried bool
+	retryOf int64 // id of the attempt this one retried; 0 for the first
+	// needs names the jobs this one waits for instead of the earlier
+	// stages; nil: it waits for the earlier stages (never mutated).
+	needs     []string
 	variables []Variable
 	token     string // CI_JOB_TOKEN, made when the job first runs
 

@@ -214,10 +214,10 @@ func TestAnActionOnAnotherProjectsJobIs404(t *testing.T) {
 // waitFor polls cond for up to two seconds.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 2s")
+			t.Fatal("condition not met within 5s")
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

@@ -68,6 +68,7 @@ func New(opts Options) *Server {
 	}
 	s.handler = s.routes()
 	if opts.Lifecycle != nil {
+		s.st.processing = true
 		s.engine = newEngine(s, *opts.Lifecycle)
 		s.engine.start()
 	}

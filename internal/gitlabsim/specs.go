@@ -115,6 +115,10 @@ type JobSpec struct {
 	AllowFailure *bool `json:"allow_failure,omitempty"`
 	// Coverage is the reported coverage percentage; null when absent.
 	Coverage *float64 `json:"coverage,omitempty"`
+	// Needs names jobs of the same pipeline this one waits for, instead of
+	// the earlier stages (needs: in .gitlab-ci.yml); an empty list starts it
+	// at once. Absent: it waits for the earlier stages.
+	Needs []string `json:"needs,omitempty"`
 	// Outcomes script how each run of this job ends under the lifecycle
 	// engine: each attempt that the engine finishes (the original and every
 	// retry or play) consumes the next outcome; the last one repeats. See
@@ -150,6 +154,8 @@ type BridgeSpec struct {
 	When          string `json:"when,omitempty"`
 	// AllowFailure defaults as JobSpec's does.
 	AllowFailure *bool `json:"allow_failure,omitempty"`
+	// Needs is as JobSpec's.
+	Needs []string `json:"needs,omitempty"`
 	// DownstreamStatus, when set, creates the downstream pipeline with this
 	// status; downstream_pipeline is null otherwise.
 	DownstreamStatus string `json:"downstream_status,omitempty"`

@@ -42,6 +42,10 @@ type store struct {
 	// active holds the pending and running jobs, all the lifecycle engine
 	// has to look at.
 	active map[int64]*job
+	// dirty holds the pipelines whose jobs changed since the engine last
+	// processed them (processing.go).
+	dirty      map[*pipeline]bool
+	processing bool // an engine processes pipelines; set once, before use
 
 	nextUser, nextProject, nextGroup, nextPipeline, nextJob, nextAgent int64
 }
@@ -64,6 +68,7 @@ func (st *store) reset() {
 	st.jobByToken = map[string]*job{}
 	st.agents = map[int64]*agent{}
 	st.active = map[int64]*job{}
+	st.dirty = map[*pipeline]bool{}
 	st.nextUser, st.nextProject, st.nextGroup, st.nextPipeline, st.nextJob, st.nextAgent = 1, 1, 1, 1, 1, 1
 }
 

@@ -38,6 +38,7 @@ func (st *store) setStatus(j *job, to, reason string, now time.Time) {
 	}
 	j.cancelGen++
 	j.pipeline.updatedAt = now
+	st.touch(j.pipeline)
 	switch {
 	case to == StatusRunning || to == StatusCanceling:
 		if !tokenActive(from) { // a new run: fresh start time, log cursor and token
@@ -87,13 +88,14 @@ func (st *store) retry(j *job, by *user, now time.Time) *job {
 		createdAt: now, queuedAt: now, producesArtifacts: j.producesArtifacts,
 		retryOf: j.id, stuck: j.stuck, flakiness: j.flakiness, flakyOutcome: j.flakyOutcome,
 		environment: j.environment, environmentTier: j.environmentTier,
-		downstreamProjectID: j.downstreamProjectID, variables: slices.Clone(j.variables),
+		downstreamProjectID: j.downstreamProjectID, variables: slices.Clone(j.variables), needs: j.needs,
 	}
 	st.nextJob++
 	j.pipeline.counts[bucketOf(j.status, j.allowFailure)]--
 	j.retried = true
 	j.pipeline.updatedAt = now
 	st.attach(n)
+	st.resetSkippedAfter(n, now)
 	return n
 }
 

@@ -57,18 +57,7 @@ func (s *Server) CreatePipeline(spec PipelineSpec) (Pipeline, error) {
 	if err != nil {
 		return Pipeline{}, err
 	}
-	out := Pipeline{
-		ID: pl.id, IID: pl.iid, ProjectID: pl.project.id, Ref: pl.ref, SHA: pl.sha,
-		Status: pl.status(), WebURL: s.plainRenderer().base + "/" + pl.project.path + "/-/pipelines/" + itoa(pl.id),
-		Jobs: []JobRef{}, Bridges: []JobRef{},
-	}
-	for _, j := range pl.builds {
-		out.Jobs = append(out.Jobs, JobRef{ID: j.id, Name: j.name})
-	}
-	for _, j := range pl.bridges {
-		out.Bridges = append(out.Bridges, JobRef{ID: j.id, Name: j.name})
-	}
-	return out, nil
+	return s.snapshotPipeline(pl), nil
 }
 
 // CreateAgent registers an agent for /job/allowed_agents.
@@ -193,6 +182,37 @@ func (s *Server) JobTrace(id int64) (string, error) {
 		return "", fmt.Errorf("%w: build %d", ErrNotFound, id)
 	}
 	return string(j.trace), nil
+}
+
+// Pipeline returns a pipeline as it is now: its status, derived from its
+// latest jobs, and its jobs and bridges (latest attempts) in id order.
+func (s *Server) Pipeline(id int64) (Pipeline, bool) {
+	s.st.mu.RLock()
+	defer s.st.mu.RUnlock()
+	pl := s.st.pipelines[id]
+	if pl == nil {
+		return Pipeline{}, false
+	}
+	return s.snapshotPipeline(pl), true
+}
+
+func (s *Server) snapshotPipeline(pl *pipeline) Pipeline {
+	out := Pipeline{
+		ID: pl.id, IID: pl.iid, ProjectID: pl.project.id, Ref: pl.ref, SHA: pl.sha, Stages: pl.stageNames(),
+		Status: pl.status(), WebURL: s.plainRenderer().base + "/" + pl.project.path + "/-/pipelines/" + itoa(pl.id),
+		Jobs: []JobRef{}, Bridges: []JobRef{},
+	}
+	for _, j := range pl.builds {
+		if !j.retried {
+			out.Jobs = append(out.Jobs, JobRef{ID: j.id, Name: j.name})
+		}
+	}
+	for _, j := range pl.bridges {
+		if !j.retried {
+			out.Bridges = append(out.Bridges, JobRef{ID: j.id, Name: j.name})
+		}
+	}
+	return out
 }
 
 // PipelineJobs returns every job of a pipeline, builds then bridges, each in
