@@ -3,6 +3,10 @@
 //
 //	go run ./cmd/gitlab-sim --world demo
 //	curl -H 'PRIVATE-TOKEN: glpat-demo-operator' http://127.0.0.1:8929/api/v4/projects/platform%2Fapp/jobs
+//
+// The demo world is a fixture (internal/gitlabsim/demo.yaml);
+// --print-demo-fixture prints it, to copy and change, and --world empty
+// --fixture my-world.yaml loads the copy instead.
 package main
 
 import (
@@ -47,6 +51,7 @@ type config struct {
 	logInterval   time.Duration
 	canceling     time.Duration
 	version       string
+	printDemo     bool
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -67,6 +72,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.DurationVar(&c.logInterval, "log-interval", time.Second, "lifecycle: time between log lines of a running job")
 	fs.DurationVar(&c.canceling, "canceling-duration", time.Second, "time a canceled running job stays canceling (negative: until told)")
 	fs.StringVar(&c.version, "gitlab-version", "17.11.0", "version reported by GET /api/v4/version")
+	fs.BoolVar(&c.printDemo, "print-demo-fixture", false, "print the demo world's fixture (YAML) and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -83,6 +89,10 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 func run(ctx context.Context, args []string, out io.Writer) error {
 	c, err := parseFlags(args, out)
 	if err != nil {
+		return err
+	}
+	if c.printDemo {
+		_, err := out.Write(gitlabsim.DemoFixture)
 		return err
 	}
 	opts := gitlabsim.Options{

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +122,24 @@ func TestFlagErrors(t *testing.T) {
 		if err := run(context.Background(), args, io.Discard); err == nil {
 			t.Errorf("%v: no error", args)
 		}
+	}
+}
+
+func TestPrintDemoFixtureWritesAFixtureThatLoadsAsTheDemoWorld(t *testing.T) {
+	var out strings.Builder
+	if err := run(context.Background(), []string{"--print-demo-fixture"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "world.yaml")
+	if err := os.WriteFile(path, []byte(out.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url, lines, stop := startRun(t, "--world", "empty", "--fixture", path)
+	defer func() { _ = stop() }()
+	if !slices.Contains(lines, "fixture pipeline 6 in project 1: 5 jobs, 0 bridges") {
+		t.Errorf("the copied demo world did not load as the demo: %v", lines)
+	}
+	if code := get(t, url+"/api/v4/projects/platform%2Fapp/jobs/10", "glpat-demo-operator"); code != 200 {
+		t.Errorf("job 10 of the copy: %d", code)
 	}
 }

@@ -44,6 +44,19 @@ func (st *store) addPipeline(spec PipelineSpec, now time.Time, seed int64) (*pip
 	}
 	// Validate every job before creating anything, so a bad spec leaves no
 	// half-made pipeline behind.
+	if err := resolveAgo(&spec.CreatedAt, spec.CreatedAgo, "pipeline", now); err != nil {
+		return nil, err
+	}
+	for i := range spec.Jobs {
+		if err := resolveAgo(&spec.Jobs[i].CreatedAt, spec.Jobs[i].CreatedAgo, "job "+strconv.Quote(spec.Jobs[i].Name), now); err != nil {
+			return nil, err
+		}
+	}
+	for i := range spec.Bridges {
+		if err := resolveAgo(&spec.Bridges[i].CreatedAt, spec.Bridges[i].CreatedAgo, "bridge "+strconv.Quote(spec.Bridges[i].Name), now); err != nil {
+			return nil, err
+		}
+	}
 	for i := range spec.Jobs {
 		if err := normalizeJobSpec(&spec.Jobs[i]); err != nil {
 			return nil, err
@@ -53,6 +66,13 @@ func (st *store) addPipeline(spec PipelineSpec, now time.Time, seed int64) (*pip
 		b := &spec.Bridges[i]
 		if err := normalizeBridgeSpec(b); err != nil {
 			return nil, err
+		}
+		if b.DownstreamProjectPath != "" {
+			dp := st.projectPath[strings.ToLower(b.DownstreamProjectPath)]
+			if dp == nil || (b.DownstreamProjectID != 0 && b.DownstreamProjectID != dp.id) {
+				return nil, fmt.Errorf("%w: downstream project %q", ErrNotFound, b.DownstreamProjectPath)
+			}
+			b.DownstreamProjectID = dp.id
 		}
 		if b.DownstreamProjectID != 0 && st.projects[b.DownstreamProjectID] == nil {
 			return nil, fmt.Errorf("%w: downstream project %d", ErrNotFound, b.DownstreamProjectID)
@@ -89,6 +109,23 @@ func (st *store) addPipeline(spec PipelineSpec, now time.Time, seed int64) (*pip
 		st.addBridge(pl, bs, now, seed)
 	}
 	return pl, nil
+}
+
+// resolveAgo turns created_ago into created_at, now minus the duration.
+func resolveAgo(at **time.Time, ago, what string, now time.Time) error {
+	if ago == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(ago)
+	if err != nil || d < 0 {
+		return invalidf("%s created_ago %q: want a duration like 72h or 30m", what, ago)
+	}
+	if *at != nil {
+		return invalidf("%s: give created_at or created_ago, not both", what)
+	}
+	t := now.Add(-d)
+	*at = &t
+	return nil
 }
 
 // allowFailure resolves a spec's allow_failure: as given, else true for a

@@ -77,9 +77,13 @@ type PipelineSpec struct {
 	// before it have succeeded.
 	Stages []string `json:"stages,omitempty"`
 	// CreatedAt defaults to now; use it to make old pipelines.
-	CreatedAt *time.Time   `json:"created_at,omitempty"`
-	Jobs      []JobSpec    `json:"jobs,omitempty"`
-	Bridges   []BridgeSpec `json:"bridges,omitempty"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	// CreatedAgo is CreatedAt relative to when the pipeline is created, as a
+	// Go duration ("72h", "30m"), for fixtures that must look the same
+	// whenever they are loaded. Give CreatedAt or CreatedAgo, not both.
+	CreatedAgo string       `json:"created_ago,omitempty"`
+	Jobs       []JobSpec    `json:"jobs,omitempty"`
+	Bridges    []BridgeSpec `json:"bridges,omitempty"`
 }
 
 // JobSpec describes one build (a job a runner executes).
@@ -139,7 +143,9 @@ type JobSpec struct {
 	EnvironmentTier string `json:"environment_tier,omitempty"`
 	// CreatedAt, StartedAt and FinishedAt override the timestamps the status
 	// implies; use them for old jobs.
-	CreatedAt  *time.Time `json:"created_at,omitempty"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	// CreatedAgo is as PipelineSpec's.
+	CreatedAgo string     `json:"created_ago,omitempty"`
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
@@ -159,10 +165,14 @@ type BridgeSpec struct {
 	// DownstreamStatus, when set, creates the downstream pipeline with this
 	// status; downstream_pipeline is null otherwise.
 	DownstreamStatus string `json:"downstream_status,omitempty"`
-	// DownstreamProjectID is the downstream pipeline's project (default: the
+	// DownstreamProjectID or DownstreamProjectPath is the downstream
+	// pipeline's project (default: the
 	// bridge's own project).
-	DownstreamProjectID int64      `json:"downstream_project_id,omitempty"`
-	CreatedAt           *time.Time `json:"created_at,omitempty"`
+	DownstreamProjectID   int64      `json:"downstream_project_id,omitempty"`
+	DownstreamProjectPath string     `json:"downstream_project_path,omitempty"`
+	CreatedAt             *time.Time `json:"created_at,omitempty"`
+	// CreatedAgo is as PipelineSpec's.
+	CreatedAgo string `json:"created_ago,omitempty"`
 }
 
 // StatusSpec is a transition requested through the admin API.
@@ -182,9 +192,13 @@ type AgentSpec struct {
 	Name string `json:"name,omitempty"`
 	// ConfigProjectID is the project holding the agent's configuration; its
 	// own jobs may use the agent.
-	ConfigProjectID int64 `json:"config_project_id"`
+	ConfigProjectID int64 `json:"config_project_id,omitempty"`
+	// ConfigProjectPath names that project by path instead.
+	ConfigProjectPath string `json:"config_project_path,omitempty"`
 	// AuthorizedProjectIDs are the other projects whose jobs may use it.
 	AuthorizedProjectIDs []int64 `json:"authorized_project_ids,omitempty"`
+	// AuthorizedProjectPaths names more of them by path.
+	AuthorizedProjectPaths []string `json:"authorized_project_paths,omitempty"`
 	// Configuration is returned as the agent's "configuration" object.
 	Configuration map[string]any `json:"configuration,omitempty"`
 }

@@ -3,6 +3,7 @@ package gitlabsim
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -65,8 +66,23 @@ func (s *Server) CreateAgent(spec AgentSpec) (Agent, error) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	cp := s.st.projects[spec.ConfigProjectID]
+	if spec.ConfigProjectPath != "" {
+		byPath := s.st.projectPath[strings.ToLower(spec.ConfigProjectPath)]
+		if spec.ConfigProjectID != 0 && cp != byPath {
+			byPath = nil // the id and the path name different projects
+		}
+		cp = byPath
+	}
 	if cp == nil {
-		return Agent{}, fmt.Errorf("%w: config project %d", ErrNotFound, spec.ConfigProjectID)
+		return Agent{}, fmt.Errorf("%w: config project %d%s", ErrNotFound, spec.ConfigProjectID, spec.ConfigProjectPath)
+	}
+	authorized := slices.Clone(spec.AuthorizedProjectIDs)
+	for _, path := range spec.AuthorizedProjectPaths {
+		p := s.st.projectPath[strings.ToLower(path)]
+		if p == nil {
+			return Agent{}, fmt.Errorf("%w: authorized project %q", ErrNotFound, path)
+		}
+		authorized = append(authorized, p.id)
 	}
 	id := spec.ID
 	if id < 0 {
@@ -87,7 +103,7 @@ func (s *Server) CreateAgent(spec AgentSpec) (Agent, error) {
 	if a.name == "" {
 		a.name = "agent-" + itoa(id)
 	}
-	for _, pid := range spec.AuthorizedProjectIDs {
+	for _, pid := range authorized {
 		if s.st.projects[pid] == nil {
 			return Agent{}, fmt.Errorf("%w: authorized project %d", ErrNotFound, pid)
 		}
@@ -97,7 +113,7 @@ func (s *Server) CreateAgent(spec AgentSpec) (Agent, error) {
 		s.st.nextAgent = id + 1
 	}
 	s.st.agents[id] = a
-	return Agent{ID: id, Name: a.name, ConfigProjectID: cp.id, AuthorizedProjectIDs: slices.Clone(spec.AuthorizedProjectIDs)}, nil
+	return Agent{ID: id, Name: a.name, ConfigProjectID: cp.id, AuthorizedProjectIDs: authorized}, nil
 }
 
 // SetJobStatus moves a job to status (any of the thirteen), as a runner or
