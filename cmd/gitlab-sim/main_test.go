@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -141,5 +142,37 @@ func TestPrintDemoFixtureWritesAFixtureThatLoadsAsTheDemoWorld(t *testing.T) {
 	}
 	if code := get(t, url+"/api/v4/projects/platform%2Fapp/jobs/10", "glpat-demo-operator"); code != 200 {
 		t.Errorf("job 10 of the copy: %d", code)
+	}
+}
+
+func TestHookURLRegistersAHookOnEveryProjectOfTheWorld(t *testing.T) {
+	got := make(chan *http.Request, 16)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r
+	}))
+	defer rcv.Close()
+	url, lines, stop := startRun(t, "--hook-url", rcv.URL, "--hook-token", "s3cret", "--hook-events", "job")
+	defer func() { _ = stop() }()
+	if !slices.Contains(lines, "hook 1 on project 1 -> "+rcv.URL+" (job events)") ||
+		!slices.Contains(lines, "hook 2 on project 2 -> "+rcv.URL+" (job events)") {
+		t.Fatalf("hooks not reported: %v", lines)
+	}
+	req, _ := http.NewRequest("POST", url+"/api/v4/projects/1/jobs/5/retry", nil)
+	req.Header.Set("PRIVATE-TOKEN", "glpat-demo-operator")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("retry: %v", err)
+	}
+	_ = res.Body.Close()
+	select {
+	case r := <-got:
+		if r.Header.Get("X-Gitlab-Event") != "Job Hook" || r.Header.Get("X-Gitlab-Token") != "s3cret" {
+			t.Errorf("delivery headers: %v", r.Header)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no delivery for the retry")
+	}
+	if _, err := parseFlags([]string{"--hook-events", "push"}, io.Discard); err == nil {
+		t.Error("--hook-events push was accepted")
 	}
 }

@@ -90,6 +90,7 @@ func (st *store) addPipeline(spec PipelineSpec, now time.Time, seed int64) (*pip
 		created = spec.CreatedAt.UTC()
 	}
 	pl := st.newPipeline(p, spec.Ref, spec.SHA, u, created, seed)
+	pl.creating = true
 	pl.tag = spec.Tag
 	pl.stages = stages
 	if spec.Source != "" {
@@ -108,6 +109,8 @@ func (st *store) addPipeline(spec PipelineSpec, now time.Time, seed int64) (*pip
 		}
 		st.addBridge(pl, bs, now, seed)
 	}
+	pl.creating = false
+	st.pipelineChanged(pl)
 	return pl, nil
 }
 
@@ -384,7 +387,9 @@ func (st *store) createDownstream(j *job, status string, now time.Time, seed int
 	d := st.newPipeline(dp, j.pipeline.ref, "", j.user, now, seed)
 	d.source = "pipeline"
 	d.fixedStatus = status
+	d.sourceJob = j
 	j.downstream = d
+	st.pipelineChanged(d)
 }
 
 // attach links a new job into its pipeline, project index and the engine's
@@ -400,6 +405,8 @@ func (st *store) attach(j *job) {
 	}
 	pl.counts[bucketOf(j.status, j.allowFailure)]++
 	st.touch(pl)
+	st.jobChanged(j)
+	st.pipelineChanged(pl)
 	if j.status == StatusPending || j.status == StatusRunning {
 		st.active[j.id] = j
 	}

@@ -13,8 +13,18 @@
 //   - the admin API under /-/sim (see admin.go), guarded by the
 //     X-Sim-Admin-Token header when Options.AdminToken is set;
 //   - the same admin operations as Go methods (CreateUser, CreateProject,
-//     CreatePipeline, SetJobStatus, JobToken, CreateAgent, Stats, SetFaults,
-//     ClearFaults, Reset, Job, Pipeline), for tests in other packages.
+//     CreatePipeline, SetJobStatus, JobToken, CreateAgent, CreateHook,
+//     Stats, SetFaults, SetHookFaults, ClearFaults, Reset, Job, Pipeline),
+//     for tests in other packages.
+//
+// It also sends webhooks as GitLab does (hooks.go, hookpayload.go,
+// hookdelivery.go): a project hook registered with CreateHook (or POST
+// /-/sim/hooks, or a fixture's hooks:) receives a Job Hook on every status
+// change of the project's builds, whatever caused it (the lifecycle engine,
+// the admin API, or an action through the API), and a Pipeline Hook when a
+// pipeline's status changes, asynchronously and in order, with GitLab's
+// payloads and headers. HookFaults drop, delay, duplicate or reorder
+// deliveries; Stats counts them by hook.
 //
 // The spec types (UserSpec, ProjectSpec, PipelineSpec, JobSpec, BridgeSpec,
 // StatusSpec, AgentSpec, Faults) are the structs the admin API decodes its
@@ -30,6 +40,6 @@
 // before it (or the jobs they need) are done, skipping them after a failure
 // (processing.go); a per-user rate limit on the project jobs list
 // (Options.JobsRateLimitPerMinute); injected faults (latency, errors, lost
-// responses) for resilience tests; request and action counters (Stats) to
-// measure what a client costs.
+// responses) for resilience tests; request, action and webhook delivery
+// counters (Stats) to measure what a client costs.
 package gitlabsim

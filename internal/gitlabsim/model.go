@@ -71,6 +71,7 @@ type project struct {
 	idx           jobIndex    // the project's builds, for GET /projects/:id/jobs
 	pipelineSeq   int64       // per-project pipeline iid
 	pipelines     []*pipeline // in id order, for GET /projects/:id/pipelines
+	hooks         []*hook     // webhooks, in id order
 }
 
 func (p *project) namespace() string {
@@ -122,6 +123,13 @@ type pipeline struct {
 	counts statusCounts
 	// fixedStatus is set on downstream pipelines, which have no jobs here.
 	fixedStatus string
+	// sourceJob is the bridge that made this (downstream) pipeline.
+	sourceJob *job
+	// creating is true while the pipeline's jobs are being added, so its
+	// intermediate statuses are not announced to hooks.
+	creating bool
+	// announced is the status the last Pipeline Hook carried.
+	announced string
 	// outcomes are shared by all attempts of a job name (see JobSpec.Outcomes).
 	outcomes map[string]*outcomeScript
 }

@@ -46,8 +46,11 @@ type store struct {
 	// processed them (processing.go).
 	dirty      map[*pipeline]bool
 	processing bool // an engine processes pipelines; set once, before use
+	hooks      map[int64]*hook
+	// sink sends what hooks announce; set once, before use.
+	sink hookSink
 
-	nextUser, nextProject, nextGroup, nextPipeline, nextJob, nextAgent int64
+	nextUser, nextProject, nextGroup, nextPipeline, nextJob, nextAgent, nextHook int64
 }
 
 func newStore() *store {
@@ -69,7 +72,9 @@ func (st *store) reset() {
 	st.agents = map[int64]*agent{}
 	st.active = map[int64]*job{}
 	st.dirty = map[*pipeline]bool{}
+	st.hooks = map[int64]*hook{}
 	st.nextUser, st.nextProject, st.nextGroup, st.nextPipeline, st.nextJob, st.nextAgent = 1, 1, 1, 1, 1, 1
+	st.nextHook = 1
 }
 
 func randomToken(prefix string) string {

@@ -74,6 +74,10 @@ func (st *store) setStatus(j *job, to, reason string, now time.Time) {
 	} else {
 		delete(st.active, j.id)
 	}
+	if from != to {
+		st.jobChanged(j)
+	}
+	st.pipelineChanged(j.pipeline)
 }
 
 // retry creates the next attempt of j, as Ci::RetryJobService does: same

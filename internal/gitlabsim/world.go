@@ -61,6 +61,18 @@ func (s *Server) CreatePipeline(spec PipelineSpec) (Pipeline, error) {
 	return s.snapshotPipeline(pl), nil
 }
 
+// ProjectIDs lists the ids of every project, in order.
+func (s *Server) ProjectIDs() []int64 {
+	s.st.mu.RLock()
+	defer s.st.mu.RUnlock()
+	ids := make([]int64, 0, len(s.st.projects))
+	for id := range s.st.projects {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
 // CreateAgent registers an agent for /job/allowed_agents.
 func (s *Server) CreateAgent(spec AgentSpec) (Agent, error) {
 	s.st.mu.Lock()
@@ -286,14 +298,17 @@ func (s *Server) FaultState() FaultState { return s.faults.state() }
 // (requests a minute; zero or less turns it off).
 func (s *Server) SetJobsRateLimit(perMinute int) { s.limiter.setLimit(perMinute) }
 
-// Reset empties the world (users, projects, pipelines, jobs, agents, tokens),
-// restarts ids at 1, and clears stats, faults and rate-limit windows.
-// Options (rate limit, lifecycle) stay.
+// Reset empties the world (users, projects, pipelines, jobs, agents,
+// tokens, hooks and their queued deliveries), restarts ids at 1, and clears
+// stats, faults (API and webhook) and rate-limit windows. Options (rate
+// limit, lifecycle) stay.
 func (s *Server) Reset() {
 	s.st.mu.Lock()
 	s.st.reset()
+	s.sender.stopAll()
 	s.st.mu.Unlock()
 	s.stats.reset()
 	s.faults.clear()
+	s.sender.faults.clear()
 	s.limiter.reset()
 }
