@@ -63,7 +63,7 @@ func (s *Server) getArtifacts(w http.ResponseWriter, r *http.Request, p principa
 		j, fail = s.buildFor(pr, id, false)
 	}
 	if fail == nil && !j.hasArtifacts {
-		fail = func(w http.ResponseWriter) { writeMessage(w, http.StatusNotFound, "404 Not Found") }
+		fail = resourceNotFound
 	}
 	var name string
 	var finished time.Time

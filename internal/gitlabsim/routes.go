@@ -111,7 +111,7 @@ func methodNotAllowed(allow string) apiHandler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "405 Not Allowed"})
+		methodNotAllowedBody(w)
 	}
 }
 
