@@ -3,6 +3,10 @@
 //
 //	go run ./cmd/gitlab-sim --world demo
 //	curl -H 'PRIVATE-TOKEN: glpat-demo-operator' http://127.0.0.1:8929/api/v4/projects/platform%2Fapp/jobs
+//
+// The demo world is a fixture (internal/gitlabsim/demo.yaml);
+// --print-demo-fixture prints it, to copy and change, and --world empty
+// --fixture my-world.yaml loads the copy instead.
 package main
 
 import (
@@ -14,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,6 +52,11 @@ type config struct {
 	logInterval   time.Duration
 	canceling     time.Duration
 	version       string
+	printDemo     bool
+	hookURL       string
+	hookToken     string
+	hookEvents    string
+	hookInsecure  bool
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -67,6 +77,11 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.DurationVar(&c.logInterval, "log-interval", time.Second, "lifecycle: time between log lines of a running job")
 	fs.DurationVar(&c.canceling, "canceling-duration", time.Second, "time a canceled running job stays canceling (negative: until told)")
 	fs.StringVar(&c.version, "gitlab-version", "17.11.0", "version reported by GET /api/v4/version")
+	fs.BoolVar(&c.printDemo, "print-demo-fixture", false, "print the demo world's fixture (YAML) and exit")
+	fs.StringVar(&c.hookURL, "hook-url", "", "register a webhook with this URL on every project of the world at start")
+	fs.StringVar(&c.hookToken, "hook-token", "", "secret token of --hook-url, sent as X-Gitlab-Token (default $GITLAB_SIM_HOOK_TOKEN)")
+	fs.StringVar(&c.hookEvents, "hook-events", "job,pipeline", "events --hook-url receives: job, pipeline or job,pipeline")
+	fs.BoolVar(&c.hookInsecure, "hook-insecure-skip-verify", false, "do not verify --hook-url's TLS certificate")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -76,6 +91,14 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	if c.world != "demo" && c.world != "empty" {
 		return c, fmt.Errorf("--world %q: want demo or empty", c.world)
 	}
+	if c.hookToken == "" {
+		c.hookToken = os.Getenv("GITLAB_SIM_HOOK_TOKEN")
+	}
+	for _, e := range strings.Split(c.hookEvents, ",") {
+		if e != "job" && e != "pipeline" {
+			return c, fmt.Errorf("--hook-events %q: want job, pipeline or job,pipeline", c.hookEvents)
+		}
+	}
 	return c, nil
 }
 
@@ -83,6 +106,10 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 func run(ctx context.Context, args []string, out io.Writer) error {
 	c, err := parseFlags(args, out)
 	if err != nil {
+		return err
+	}
+	if c.printDemo {
+		_, err := out.Write(gitlabsim.DemoFixture)
 		return err
 	}
 	opts := gitlabsim.Options{
@@ -127,6 +154,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		printFixture(out, res)
 	}
+	if c.hookURL != "" {
+		if err := registerHooks(srv, c, out); err != nil {
+			return err
+		}
+	}
 	if c.lifecycle {
 		fmt.Fprintf(out, "lifecycle on: pending %s, running %s, a log line every %s\n", c.pending, c.running, c.logInterval)
 	}
@@ -135,6 +167,23 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	<-ctx.Done()
 	fmt.Fprintln(out, "shutting down")
 	return srv.Close()
+}
+
+// registerHooks puts --hook-url on every project the world has, after the
+// world is loaded: the receiver hears what changes from then on.
+func registerHooks(srv *gitlabsim.Server, c config, out io.Writer) error {
+	verify := !c.hookInsecure
+	for _, pid := range srv.ProjectIDs() {
+		h, err := srv.CreateHook(gitlabsim.HookSpec{
+			ProjectID: pid, URL: c.hookURL, Token: c.hookToken, EnableSSLVerification: &verify,
+			JobEvents: strings.Contains(c.hookEvents, "job"), PipelineEvents: strings.Contains(c.hookEvents, "pipeline"),
+		})
+		if err != nil {
+			return fmt.Errorf("--hook-url: %w", err)
+		}
+		fmt.Fprintf(out, "hook %d on project %d -> %s (%s events)\n", h.ID, pid, h.URL, c.hookEvents)
+	}
+	return nil
 }
 
 // The simulator prints its own fake tokens: they exist to be used by hand.
@@ -160,6 +209,9 @@ func printFixture(out io.Writer, r gitlabsim.FixtureResult) {
 	}
 	for _, p := range r.Projects {
 		fmt.Fprintf(out, "fixture project %s id %d\n", p.PathWithNamespace, p.ID)
+	}
+	for _, h := range r.Hooks {
+		fmt.Fprintf(out, "fixture hook %d on project %d -> %s\n", h.ID, h.ProjectID, h.URL)
 	}
 	for _, p := range r.Pipelines {
 		fmt.Fprintf(out, "fixture pipeline %d in project %d: %d jobs, %d bridges\n", p.ID, p.ProjectID, len(p.Jobs), len(p.Bridges))

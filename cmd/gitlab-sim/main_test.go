@@ -5,9 +5,11 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +123,56 @@ func TestFlagErrors(t *testing.T) {
 		if err := run(context.Background(), args, io.Discard); err == nil {
 			t.Errorf("%v: no error", args)
 		}
+	}
+}
+
+func TestPrintDemoFixtureWritesAFixtureThatLoadsAsTheDemoWorld(t *testing.T) {
+	var out strings.Builder
+	if err := run(context.Background(), []string{"--print-demo-fixture"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "world.yaml")
+	if err := os.WriteFile(path, []byte(out.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url, lines, stop := startRun(t, "--world", "empty", "--fixture", path)
+	defer func() { _ = stop() }()
+	if !slices.Contains(lines, "fixture pipeline 6 in project 1: 5 jobs, 0 bridges") {
+		t.Errorf("the copied demo world did not load as the demo: %v", lines)
+	}
+	if code := get(t, url+"/api/v4/projects/platform%2Fapp/jobs/10", "glpat-demo-operator"); code != 200 {
+		t.Errorf("job 10 of the copy: %d", code)
+	}
+}
+
+func TestHookURLRegistersAHookOnEveryProjectOfTheWorld(t *testing.T) {
+	got := make(chan *http.Request, 16)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r
+	}))
+	defer rcv.Close()
+	url, lines, stop := startRun(t, "--hook-url", rcv.URL, "--hook-token", "s3cret", "--hook-events", "job")
+	defer func() { _ = stop() }()
+	if !slices.Contains(lines, "hook 1 on project 1 -> "+rcv.URL+" (job events)") ||
+		!slices.Contains(lines, "hook 2 on project 2 -> "+rcv.URL+" (job events)") {
+		t.Fatalf("hooks not reported: %v", lines)
+	}
+	req, _ := http.NewRequest("POST", url+"/api/v4/projects/1/jobs/5/retry", nil)
+	req.Header.Set("PRIVATE-TOKEN", "glpat-demo-operator")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("retry: %v", err)
+	}
+	_ = res.Body.Close()
+	select {
+	case r := <-got:
+		if r.Header.Get("X-Gitlab-Event") != "Job Hook" || r.Header.Get("X-Gitlab-Token") != "s3cret" {
+			t.Errorf("delivery headers: %v", r.Header)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no delivery for the retry")
+	}
+	if _, err := parseFlags([]string{"--hook-events", "push"}, io.Discard); err == nil {
+		t.Error("--hook-events push was accepted")
 	}
 }

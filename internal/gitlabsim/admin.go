@@ -2,12 +2,14 @@ package gitlabsim
 
 import (
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // The admin API under /-/sim: the same operations as the Go API, for
@@ -27,6 +29,14 @@ import (
 //	GET    /-/sim/faults                           -> 200 FaultState
 //	DELETE /-/sim/faults                           -> 204
 //	POST   /-/sim/reset                            -> 204, empty world
+//	POST   /-/sim/hooks              HookSpec      -> 201 Hook
+//	GET    /-/sim/hooks                            -> 200 [Hook]
+//	DELETE /-/sim/hooks/:id                        -> 204
+//	POST   /-/sim/hook-faults        HookFaults    -> 200 HookFaultState
+//	GET    /-/sim/hook-faults                      -> 200 HookFaultState
+//	DELETE /-/sim/hook-faults                      -> 204
+//	POST   /-/sim/hooks/wait                       -> 204 once every queued delivery is done
+//	                                                  (504 after ?timeout=, default 10s)
 //
 // When Options.AdminToken is set every call needs it in X-Sim-Admin-Token
 // (401 otherwise). Errors are {"message":"..."} with 400 (invalid spec), 404
@@ -99,6 +109,51 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	})
 	h("POST /-/sim/reset", func(w http.ResponseWriter, _ *http.Request) {
 		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	h("POST /-/sim/hooks", creating(s.CreateHook))
+	h("GET /-/sim/hooks", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.Hooks())
+	})
+	h("DELETE /-/sim/hooks/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := adminID(w, r); ok {
+			if err := s.DeleteHook(id); err != nil {
+				adminReply(w, 0, nil, err)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	h("POST /-/sim/hooks/wait", func(w http.ResponseWriter, r *http.Request) {
+		timeout := 10 * time.Second
+		if v := r.URL.Query().Get("timeout"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				writeMessage(w, http.StatusBadRequest, "timeout: want a duration like 5s")
+				return
+			}
+			timeout = d
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		if err := s.WaitForHookDeliveries(ctx); err != nil {
+			writeMessage(w, http.StatusGatewayTimeout, "deliveries still queued after "+timeout.String())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	h("POST /-/sim/hook-faults", func(w http.ResponseWriter, r *http.Request) {
+		var f HookFaults
+		if decodeAdmin(w, r, &f) {
+			err := s.SetHookFaults(f)
+			adminReply(w, http.StatusOK, s.HookFaultState(), err)
+		}
+	})
+	h("GET /-/sim/hook-faults", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.HookFaultState())
+	})
+	h("DELETE /-/sim/hook-faults", func(w http.ResponseWriter, _ *http.Request) {
+		s.ClearHookFaults()
 		w.WriteHeader(http.StatusNoContent)
 	})
 	h("/-/sim/", func(w http.ResponseWriter, _ *http.Request) {

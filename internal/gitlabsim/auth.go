@@ -15,11 +15,37 @@ type principal struct {
 
 // rateKey identifies the caller for per-user rate limits.
 func (p principal) rateKey() string {
-	if p.user != nil {
+	switch {
+	case p.user != nil:
 		return "user:" + itoa(p.user.id)
+	case p.job != nil:
+		return "job:" + itoa(p.job.id)
 	}
-	return "job:" + itoa(p.job.id)
+	return "anonymous"
 }
+
+// authMode is what a route accepts, as its Grape before filters and route
+// settings say.
+type authMode int
+
+const (
+	// authToken: an access token; anything else is 401 (authenticate!).
+	authToken authMode = iota
+	// authTokenOrJob: an access token or a running job's token
+	// (job_token_allowed: true).
+	authTokenOrJob
+	// authAnyone: anonymous callers pass (authenticate_non_get! on a GET)
+	// and then see only public projects, which the simulator has none of,
+	// so they get 404 Project Not Found; a token that does not authenticate
+	// is still 401. A job token is ignored: the route does not take one.
+	authAnyone
+	// authAnyoneOrJob: as authAnyone, and a job token is taken.
+	authAnyoneOrJob
+)
+
+func (m authMode) jobTokens() bool { return m == authTokenOrJob || m == authAnyoneOrJob }
+
+func (m authMode) anonymous() bool { return m == authAnyone || m == authAnyoneOrJob }
 
 type credentials struct {
 	private string // PRIVATE-TOKEN header or private_token query
@@ -48,7 +74,7 @@ func readCredentials(r *http.Request) credentials {
 // authenticate follows GitLab's order: an access token (header, query or
 // Bearer) first, then a job token where the route accepts one. A job token
 // counts only while its job runs. ok is false for a 401.
-func (s *Server) authenticate(r *http.Request, allowJobToken bool) (p principal, ok bool) {
+func (s *Server) authenticate(r *http.Request, mode authMode) (p principal, ok bool) {
 	c := readCredentials(r)
 	s.st.mu.RLock()
 	defer s.st.mu.RUnlock()
@@ -62,8 +88,13 @@ func (s *Server) authenticate(r *http.Request, allowJobToken bool) (p principal,
 		}
 		c.job = c.bearer
 	}
-	if c.job == "" || !allowJobToken {
-		return principal{}, false
+	if !mode.jobTokens() {
+		// GitLab does not look at a job token here; a Bearer that is not an
+		// access token is still a bad credential.
+		return principal{}, mode.anonymous() && c.bearer == ""
+	}
+	if c.job == "" {
+		return principal{}, mode.anonymous()
 	}
 	j := s.st.jobByToken[c.job]
 	if j == nil || !tokenActive(j.status) {

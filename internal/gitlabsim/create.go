@@ -44,6 +44,19 @@ func (st *store) addPipeline(spec PipelineSpec, now time.Time, seed int64) (*pip
 	}
 	// Validate every job before creating anything, so a bad spec leaves no
 	// half-made pipeline behind.
+	if err := resolveAgo(&spec.CreatedAt, spec.CreatedAgo, "pipeline", now); err != nil {
+		return nil, err
+	}
+	for i := range spec.Jobs {
+		if err := resolveAgo(&spec.Jobs[i].CreatedAt, spec.Jobs[i].CreatedAgo, "job "+strconv.Quote(spec.Jobs[i].Name), now); err != nil {
+			return nil, err
+		}
+	}
+	for i := range spec.Bridges {
+		if err := resolveAgo(&spec.Bridges[i].CreatedAt, spec.Bridges[i].CreatedAgo, "bridge "+strconv.Quote(spec.Bridges[i].Name), now); err != nil {
+			return nil, err
+		}
+	}
 	for i := range spec.Jobs {
 		if err := normalizeJobSpec(&spec.Jobs[i]); err != nil {
 			return nil, err
@@ -54,16 +67,32 @@ func (st *store) addPipeline(spec PipelineSpec, now time.Time, seed int64) (*pip
 		if err := normalizeBridgeSpec(b); err != nil {
 			return nil, err
 		}
+		if b.DownstreamProjectPath != "" {
+			dp := st.projectPath[strings.ToLower(b.DownstreamProjectPath)]
+			if dp == nil || (b.DownstreamProjectID != 0 && b.DownstreamProjectID != dp.id) {
+				return nil, fmt.Errorf("%w: downstream project %q", ErrNotFound, b.DownstreamProjectPath)
+			}
+			b.DownstreamProjectID = dp.id
+		}
 		if b.DownstreamProjectID != 0 && st.projects[b.DownstreamProjectID] == nil {
 			return nil, fmt.Errorf("%w: downstream project %d", ErrNotFound, b.DownstreamProjectID)
 		}
+	}
+	stages, err := stageOrder(spec.Stages, spec.Jobs, spec.Bridges)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNeeds(spec); err != nil {
+		return nil, err
 	}
 	created := now
 	if spec.CreatedAt != nil {
 		created = spec.CreatedAt.UTC()
 	}
 	pl := st.newPipeline(p, spec.Ref, spec.SHA, u, created, seed)
+	pl.creating = true
 	pl.tag = spec.Tag
+	pl.stages = stages
 	if spec.Source != "" {
 		pl.source = spec.Source
 	}
@@ -80,7 +109,67 @@ func (st *store) addPipeline(spec PipelineSpec, now time.Time, seed int64) (*pip
 		}
 		st.addBridge(pl, bs, now, seed)
 	}
+	pl.creating = false
+	st.pipelineChanged(pl)
 	return pl, nil
+}
+
+// resolveAgo turns created_ago into created_at, now minus the duration.
+func resolveAgo(at **time.Time, ago, what string, now time.Time) error {
+	if ago == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(ago)
+	if err != nil || d < 0 {
+		return invalidf("%s created_ago %q: want a duration like 72h or 30m", what, ago)
+	}
+	if *at != nil {
+		return invalidf("%s: give created_at or created_ago, not both", what)
+	}
+	t := now.Add(-d)
+	*at = &t
+	return nil
+}
+
+// allowFailure resolves a spec's allow_failure: as given, else true for a
+// when: manual job (GitLab's default for manual jobs outside rules:), false
+// for others.
+func allowFailure(given *bool, when string) bool {
+	if given != nil {
+		return *given
+	}
+	return when == "manual"
+}
+
+// checkNeeds refuses needs that name no job of the pipeline, or the job
+// itself, as GitLab refuses such a configuration.
+func checkNeeds(spec PipelineSpec) error {
+	names := map[string]bool{}
+	for _, j := range spec.Jobs {
+		names[j.Name] = true
+	}
+	for _, b := range spec.Bridges {
+		names[b.Name] = true
+	}
+	check := func(name string, needs []string) error {
+		for _, n := range needs {
+			if n == name || !names[n] {
+				return invalidf("job %q needs %q: want another job of this pipeline", name, n)
+			}
+		}
+		return nil
+	}
+	for _, j := range spec.Jobs {
+		if err := check(j.Name, j.Needs); err != nil {
+			return err
+		}
+	}
+	for _, b := range spec.Bridges {
+		if err := check(b.Name, b.Needs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func isHex40(s string) bool {
@@ -107,6 +196,7 @@ func (st *store) newPipeline(p *project, ref, sha string, u *user, created time.
 		outcomes: map[string]*outcomeScript{},
 	}
 	st.pipelines[id] = pl
+	p.pipelines = append(p.pipelines, pl)
 	return pl
 }
 
@@ -121,7 +211,16 @@ func normalizeCommon(kind, name string, stage *string, defaultStage string, when
 		*stage = defaultStage
 	}
 	if *when == "" {
-		*when = "on_success"
+		// Only a when: manual job can wait as manual, and only a delayed one
+		// as scheduled, so those statuses say what when was.
+		switch *status {
+		case StatusManual:
+			*when = "manual"
+		case StatusScheduled:
+			*when = "delayed"
+		default:
+			*when = "on_success"
+		}
 	}
 	if !validWhen(*when) {
 		return invalidf("%s %q when %q: want on_success, manual, always, on_failure or delayed", kind, name, *when)
@@ -134,6 +233,10 @@ func normalizeCommon(kind, name string, stage *string, defaultStage string, when
 	}
 	if !IsValidStatus(*status) {
 		return invalidf("%s %q status %q: want one of %s", kind, name, *status, strings.Join(AllStatuses, ", "))
+	}
+	if (*status == StatusManual && *when != "manual") || (*status == StatusScheduled && *when != "delayed") {
+		return invalidf("%s %q status %s with when %s: GitLab puts only when: manual jobs in manual and when: delayed jobs in scheduled",
+			kind, name, *status, *when)
 	}
 	return nil
 }
@@ -231,9 +334,10 @@ func initialTimes(j *job, created, started, finished *time.Time, now time.Time) 
 func (st *store) addBuild(pl *pipeline, js JobSpec, now time.Time) *job {
 	j := &job{
 		id: st.nextJob, kind: kindBuild, project: pl.project, pipeline: pl,
-		name: js.Name, stage: js.Stage, status: js.Status, reason: js.FailureReason, when: js.When,
-		tagList: append([]string(nil), js.TagList...), allowFailure: js.AllowFailure,
-		coverage: js.Coverage, user: pl.user, producesArtifacts: js.Artifacts,
+		name: js.Name, stage: js.Stage, stageIdx: slices.Index(pl.stages, js.Stage), status: js.Status,
+		reason: js.FailureReason, when: js.When,
+		tagList: append([]string(nil), js.TagList...), allowFailure: allowFailure(js.AllowFailure, js.When),
+		coverage: js.Coverage, user: pl.user, producesArtifacts: js.Artifacts, needs: slices.Clone(js.Needs),
 		stuck: js.Stuck, flakiness: js.Flakiness, environment: js.Environment,
 		environmentTier: js.EnvironmentTier,
 	}
@@ -263,8 +367,8 @@ func (st *store) addBuild(pl *pipeline, js JobSpec, now time.Time) *job {
 func (st *store) addBridge(pl *pipeline, bs BridgeSpec, now time.Time, seed int64) *job {
 	j := &job{
 		id: st.nextJob, kind: kindBridge, project: pl.project, pipeline: pl,
-		name: bs.Name, stage: bs.Stage, status: bs.Status, reason: bs.FailureReason, when: bs.When,
-		allowFailure: bs.AllowFailure, user: pl.user, downstreamProjectID: bs.DownstreamProjectID,
+		name: bs.Name, stage: bs.Stage, stageIdx: slices.Index(pl.stages, bs.Stage), status: bs.Status,
+		reason: bs.FailureReason, when: bs.When, allowFailure: allowFailure(bs.AllowFailure, bs.When), needs: slices.Clone(bs.Needs), user: pl.user, downstreamProjectID: bs.DownstreamProjectID,
 	}
 	st.nextJob++
 	initialTimes(j, bs.CreatedAt, nil, nil, now)
@@ -283,7 +387,9 @@ func (st *store) createDownstream(j *job, status string, now time.Time, seed int
 	d := st.newPipeline(dp, j.pipeline.ref, "", j.user, now, seed)
 	d.source = "pipeline"
 	d.fixedStatus = status
+	d.sourceJob = j
 	j.downstream = d
+	st.pipelineChanged(d)
 }
 
 // attach links a new job into its pipeline, project index and the engine's
@@ -298,6 +404,9 @@ func (st *store) attach(j *job) {
 		pl.bridges = append(pl.bridges, j)
 	}
 	pl.counts[bucketOf(j.status, j.allowFailure)]++
+	st.touch(pl)
+	st.jobChanged(j)
+	st.pipelineChanged(pl)
 	if j.status == StatusPending || j.status == StatusRunning {
 		st.active[j.id] = j
 	}

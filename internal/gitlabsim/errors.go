@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// GitLab's error bodies, exactly as docs/jobs-api.md lists them. Clients
+// GitLab's error bodies, exactly as docs/gitlab-api.md lists them. Clients
 // (and the operator's error classification) read both the status and these
 // bodies, so they are spelled once, here.
 
@@ -94,6 +94,15 @@ func projectNotFound(w http.ResponseWriter) {
 func notFound(w http.ResponseWriter) { writeMessage(w, http.StatusNotFound, "404 Not found") }
 
 func jobNotFound(w http.ResponseWriter) { writeMessage(w, http.StatusNotFound, "404 Job Not Found") }
+
+// resourceNotFound is not_found! without a resource: capital F.
+func resourceNotFound(w http.ResponseWriter) { writeMessage(w, http.StatusNotFound, "404 Not Found") }
+
+// methodNotAllowedBody is Grape's MethodNotAllowed as lib/api/api.rb
+// renders it.
+func methodNotAllowedBody(w http.ResponseWriter) {
+	writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "405 Not Allowed"})
+}
 
 func routeNotFound(w http.ResponseWriter) {
 	writeJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})

@@ -24,11 +24,16 @@ import (
 //	      - {name: trigger, status: success, downstream_status: failed}
 //	agents:
 //	  - {id: 5, config_project_id: 7, authorized_project_ids: [7]}
+//	hooks:
+//	  - {project_id: 7, url: "http://127.0.0.1:9292/hooks/x", token: s3cret, job_events: true}
 //
-// Items are created in that order: users, projects, pipelines, agents.
+// Items are created in that order: users, projects, hooks, pipelines,
+// agents, so hooks hear the fixture's own pipelines being created.
+// demo.yaml is a complete example.
 type Fixture struct {
 	Users     []UserSpec     `json:"users,omitempty"`
 	Projects  []ProjectSpec  `json:"projects,omitempty"`
+	Hooks     []HookSpec     `json:"hooks,omitempty"`
 	Pipelines []PipelineSpec `json:"pipelines,omitempty"`
 	Agents    []AgentSpec    `json:"agents,omitempty"`
 }
@@ -37,6 +42,7 @@ type Fixture struct {
 type FixtureResult struct {
 	Users     []User
 	Projects  []Project
+	Hooks     []Hook
 	Pipelines []Pipeline
 	Agents    []Agent
 }
@@ -67,6 +73,13 @@ func LoadFixture(s *Server, f Fixture) (FixtureResult, error) {
 			return out, fmt.Errorf("fixture projects[%d]: %w", i, err)
 		}
 		out.Projects = append(out.Projects, v)
+	}
+	for i, h := range f.Hooks {
+		v, err := s.CreateHook(h)
+		if err != nil {
+			return out, fmt.Errorf("fixture hooks[%d]: %w", i, err)
+		}
+		out.Hooks = append(out.Hooks, v)
 	}
 	for i, p := range f.Pipelines {
 		v, err := s.CreatePipeline(p)

@@ -133,9 +133,14 @@ func (s *Server) eraseJob(w http.ResponseWriter, r *http.Request, p principal) {
 	})
 }
 
-// POST /projects/:id/jobs/:job_id/play: 200 with the job, now pending. A
-// finished manual job is played by retrying it, as Ci::PlayBuildService does,
-// and the answer is the new attempt.
+// POST /projects/:id/jobs/:job_id/play: 200 with the job that was asked
+// for, build or bridge (lib/api/ci/jobs.rb finds it among both). A manual or
+// scheduled job is enqueued: pending, its user the caller. A manual build that
+// has already run is played as Ci::PlayBuildService does when the enqueue
+// transition is refused: it retries the job (a new attempt, with the old
+// attempt's variables; the ones sent are not used), and the answer is still
+// the job that was asked for, unchanged. A client finds the new attempt as it
+// would after a retry: the newer job of the same name in the pipeline.
 func (s *Server) playJob(w http.ResponseWriter, r *http.Request, p principal) {
 	id, err := intParam(r, "job_id")
 	if err != nil {
@@ -147,20 +152,22 @@ func (s *Server) playJob(w http.ResponseWriter, r *http.Request, p principal) {
 		writeQueryErr(w, err)
 		return
 	}
-	s.actionOn(w, r, p, id, false, func(j *job, now time.Time) (*job, int, reply) {
+	s.actionOn(w, r, p, id, true, func(j *job, now time.Time) (*job, int, reply) {
 		if !j.playable() {
 			return nil, 0, func(w http.ResponseWriter) { badRequest(w, "Unplayable Job") }
 		}
-		target := j
 		if j.status == StatusManual || j.status == StatusScheduled {
 			s.st.setStatus(j, StatusPending, "", now)
+			s.st.resetSkippedAfter(j, now)
 			j.user = p.user
+			if j.isBuild() {
+				j.variables = vars
+			}
 		} else {
-			target = s.st.retry(j, p.user, now)
+			s.st.retry(j, p.user, now)
 		}
-		target.variables = vars
 		s.stats.action(j.id, actionPlay, vars)
-		return target, http.StatusOK, nil
+		return j, http.StatusOK, nil
 	})
 }
 

@@ -125,8 +125,11 @@ type apiAllowedAgents struct {
 	} `json:"environment,omitempty"`
 }
 
+// apiAgentUser is the user as /job/allowed_agents shows it: only id,
+// username and roles (lib/api/ci/jobs.rb), not the full user entity.
 type apiAgentUser struct {
-	*apiUser
+	ID             int64    `json:"id"`
+	Username       string   `json:"username"`
 	RolesInProject []string `json:"roles_in_project"`
 }
 
@@ -136,24 +139,19 @@ func (s *Server) agentProject(pr *project) apiAgentProject {
 		d := pr.description
 		desc = &d
 	}
-	nwn := pr.name
-	if ns := pr.namespace(); ns != "" {
-		nwn = ns + " / " + pr.name
-	}
 	return apiAgentProject{
-		ID: pr.id, Description: desc, Name: pr.name, NameWithNamespace: nwn,
+		ID: pr.id, Description: desc, Name: pr.name, NameWithNamespace: pr.fullName(),
 		Path: pr.shortPath(), PathWithNamespace: pr.path, CreatedAt: jsTime(pr.createdAt),
 	}
 }
 
 // GET /job/allowed_agents: the agents the job token's project may use (those
 // configured in it and those authorizing it).
-func (s *Server) allowedAgents(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) allowedAgents(w http.ResponseWriter, _ *http.Request, p principal) {
 	if p.job == nil {
 		jobNotFound(w)
 		return
 	}
-	rd := s.renderer(r)
 	s.st.mu.RLock()
 	j := p.job
 	out := apiAllowedAgents{AllowedAgents: []apiAllowedAgent{}}
@@ -183,11 +181,9 @@ func (s *Server) allowedAgents(w http.ResponseWriter, r *http.Request, p princip
 		out.Project.Groups = append(out.Project.Groups, apiID{g})
 	}
 	if j.user != nil {
-		roles := []string{}
-		if name, ok := roleNames[j.project.roleOf(j.user)]; ok {
-			roles = append(roles, name)
+		out.User = &apiAgentUser{
+			ID: j.user.id, Username: j.user.username, RolesInProject: rolesUpTo(j.project.roleOf(j.user)),
 		}
-		out.User = &apiAgentUser{apiUser: rd.apiUser(j.user), RolesInProject: roles}
 	}
 	if j.environment != "" {
 		tier := j.environmentTier

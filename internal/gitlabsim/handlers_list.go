@@ -55,7 +55,7 @@ func writeQueryErr(w http.ResponseWriter, err error) {
 // GET /projects/:id/jobs: builds only, newest first, retried included;
 // offset pagination without totals, or keyset pagination by id desc.
 func (s *Server) listProjectJobs(w http.ResponseWriter, r *http.Request, p principal) {
-	lq, err := parseListQuery(r.URL.Query(), listProjectJobs)
+	lq, err := parseListQuery(r.URL.RawQuery, listProjectJobs)
 	if err != nil {
 		writeQueryErr(w, err)
 		return
@@ -135,7 +135,7 @@ func (s *Server) listPipelineMembers(w http.ResponseWriter, r *http.Request, p p
 		writeQueryErr(w, err)
 		return
 	}
-	lq, err := parseListQuery(r.URL.Query(), kind)
+	lq, err := parseListQuery(r.URL.RawQuery, kind)
 	if err != nil {
 		writeQueryErr(w, err)
 		return

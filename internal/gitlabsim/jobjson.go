@@ -187,11 +187,7 @@ func (r *renderer) pipelineJSON(pl *pipeline) *renderedPipeline {
 	}
 	title := "Simulated commit on " + pl.ref
 	rp := &renderedPipeline{
-		pipeline: marshal(apiPipeline{
-			ID: pl.id, IID: pl.iid, ProjectID: pl.project.id, SHA: pl.sha, Ref: pl.ref,
-			Status: pl.status(), Source: pl.source, CreatedAt: jsTime(pl.createdAt),
-			UpdatedAt: jsTime(pl.updatedAt), WebURL: r.base + "/" + pl.project.path + "/-/pipelines/" + itoa(pl.id),
-		}),
+		pipeline: marshal(r.apiPipeline(pl)),
 		commit: marshal(apiCommit{
 			ID: pl.sha, ShortID: pl.sha[:8], CreatedAt: jsTime(pl.createdAt.Add(-time.Minute)),
 			Title: title, Message: title + "\n", AuthorName: "Sim Author", AuthorEmail: "author@example.com",
@@ -202,6 +198,15 @@ func (r *renderer) pipelineJSON(pl *pipeline) *renderedPipeline {
 	}
 	r.pipelines[pl] = rp
 	return rp
+}
+
+// apiPipeline is Entities::Ci::PipelineBasic.
+func (r *renderer) apiPipeline(pl *pipeline) apiPipeline {
+	return apiPipeline{
+		ID: pl.id, IID: pl.iid, ProjectID: pl.project.id, SHA: pl.sha, Ref: pl.ref,
+		Status: pl.status(), Source: pl.source, CreatedAt: jsTime(pl.createdAt),
+		UpdatedAt: jsTime(pl.updatedAt), WebURL: r.base + "/" + pl.project.path + "/-/pipelines/" + itoa(pl.id),
+	}
 }
 
 // job renders one job as a standalone document.
@@ -302,11 +307,13 @@ func (r *renderer) appendJob(b []byte, j *job) []byte {
 	return append(o.b, '}')
 }
 
+var artifactsFileJSON = []byte(`{"filename":"artifacts.zip","size":` + strconv.Itoa(artifactsSize) + `}`)
+
 // appendArtifacts writes artifacts_file (only while an archive exists),
 // artifacts and artifacts_expire_at.
 func (r *renderer) appendArtifacts(o *obj, j *job) {
 	if j.hasArtifacts {
-		o.raw("artifacts_file", []byte(`{"filename":"artifacts.zip","size":1000}`))
+		o.raw("artifacts_file", artifactsFileJSON)
 	}
 	o.key("artifacts")
 	o.b = append(o.b, '[')
@@ -319,7 +326,9 @@ func (r *renderer) appendArtifacts(o *obj, j *job) {
 	}
 	if j.hasArtifacts {
 		sep()
-		o.b = append(o.b, `{"file_type":"archive","size":1000,"filename":"artifacts.zip","file_format":"zip"}`...)
+		o.b = append(o.b, `{"file_type":"archive","size":`...)
+		o.b = strconv.AppendInt(o.b, artifactsSize, 10)
+		o.b = append(o.b, `,"filename":"artifacts.zip","file_format":"zip"}`...)
 		sep()
 		o.b = append(o.b, `{"file_type":"metadata","size":186,"filename":"metadata.gz","file_format":"gzip"}`...)
 	}

@@ -99,6 +99,7 @@ func (e *engine) step(now time.Time) {
 			}
 		}
 	}
+	st.processDirty(now)
 }
 
 func (e *engine) log(j *job, line string) {

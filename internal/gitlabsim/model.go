@@ -13,6 +13,7 @@ import (
 const (
 	roleNone       = 0
 	roleGuest      = 10
+	rolePlanner    = 15
 	roleReporter   = 20
 	roleDeveloper  = 30
 	roleMaintainer = 40
@@ -20,13 +21,31 @@ const (
 )
 
 var roleByName = map[string]int{
-	"guest": roleGuest, "reporter": roleReporter, "developer": roleDeveloper,
+	"guest": roleGuest, "planner": rolePlanner, "reporter": roleReporter, "developer": roleDeveloper,
 	"maintainer": roleMaintainer, "owner": roleOwner,
 }
 
-var roleNames = map[int]string{
-	roleGuest: "guest", roleReporter: "reporter", roleDeveloper: "developer",
-	roleMaintainer: "maintainer", roleOwner: "owner",
+// roleOrder lists the roles from the lowest up, as GitLab's
+// Gitlab::Access.sym_options_with_owner does.
+var roleOrder = []struct {
+	level int
+	name  string
+}{
+	{roleGuest, "guest"}, {rolePlanner, "planner"}, {roleReporter, "reporter"},
+	{roleDeveloper, "developer"}, {roleMaintainer, "maintainer"}, {roleOwner, "owner"},
+}
+
+// rolesUpTo names every role at or below level, lowest first: what
+// /job/allowed_agents reports as roles_in_project (a maintainer is also a
+// guest, planner, reporter and developer there).
+func rolesUpTo(level int) []string {
+	out := []string{}
+	for _, r := range roleOrder {
+		if r.level <= level {
+			out = append(out, r.name)
+		}
+	}
+	return out
 }
 
 type user struct {
@@ -49,8 +68,10 @@ type project struct {
 	groupIDs      []int64
 	members       map[string]int // username -> role; nil: everyone is a maintainer
 	createdAt     time.Time
-	idx           jobIndex // the project's builds, for GET /projects/:id/jobs
-	pipelineSeq   int64    // per-project pipeline iid
+	idx           jobIndex    // the project's builds, for GET /projects/:id/jobs
+	pipelineSeq   int64       // per-project pipeline iid
+	pipelines     []*pipeline // in id order, for GET /projects/:id/pipelines
+	hooks         []*hook     // webhooks, in id order
 }
 
 func (p *project) namespace() string {
@@ -62,6 +83,15 @@ func (p *project) namespace() string {
 
 func (p *project) shortPath() string {
 	return p.path[strings.LastIndex(p.path, "/")+1:]
+}
+
+// fullName is GitLab's full_name: the namespace's names and the project's,
+// joined by " / " ("platform / app"). Groups are named after their paths.
+func (p *project) fullName() string {
+	if ns := p.namespace(); ns != "" {
+		return strings.ReplaceAll(ns, "/", " / ") + " / " + p.name
+	}
+	return p.name
 }
 
 func (p *project) roleOf(u *user) int {
@@ -87,11 +117,19 @@ type pipeline struct {
 	updatedAt time.Time
 	builds    []*job // in id order, retried attempts included
 	bridges   []*job
+	stages    []string // stage names in order; a job's stageIdx indexes it
 	// counts holds the composite buckets of the latest (non-retried) jobs,
 	// so the pipeline status is O(1) to render whatever the pipeline's size.
 	counts statusCounts
 	// fixedStatus is set on downstream pipelines, which have no jobs here.
 	fixedStatus string
+	// sourceJob is the bridge that made this (downstream) pipeline.
+	sourceJob *job
+	// creating is true while the pipeline's jobs are being added, so its
+	// intermediate statuses are not announced to hooks.
+	creating bool
+	// announced is the status the last Pipeline Hook carried.
+	announced string
 	// outcomes are shared by all attempts of a job name (see JobSpec.Outcomes).
 	outcomes map[string]*outcomeScript
 }
@@ -135,6 +173,7 @@ type job struct {
 	pipeline     *pipeline
 	name         string
 	stage        string
+	stageIdx     int // position of stage in the pipeline's stages
 	status       string
 	reason       string // failure_reason, kept only while failed
 	when         string
@@ -158,8 +197,11 @@ type job struct {
 	hasArtifacts      bool
 	artifactsExpireAt time.Time
 
-	retried   bool
-	retryOf   int64 // id of the attempt this one retried; 0 for the first
+	retried bool
+	retryOf int64 // id of the attempt this one retried; 0 for the first
+	// needs names the jobs this one waits for instead of the earlier
+	// stages; nil: it waits for the earlier stages (never mutated).
+	needs     []string
 	variables []Variable
 	token     string // CI_JOB_TOKEN, made when the job first runs
 
@@ -186,11 +228,21 @@ func (j *job) isBuild() bool { return j.kind == kindBuild }
 
 func (j *job) retryable() bool { return !j.retried && isRetryableStatus(j.status) }
 
-// playable follows GitLab's playable?: an action (when: manual) job that is
-// manual, scheduled, or finished and retryable.
+// isAction is GitLab's action?: the job was declared when: manual (or
+// delayed). It depends on when alone, never on the current status, so a
+// manual job that has run is still an action.
+func (j *job) isAction() bool { return j.when == "manual" || j.when == "delayed" }
+
+// playable follows GitLab's playable? (app/models/ci/build.rb and
+// bridge.rb): an action job that is manual or scheduled, or, for a build,
+// finished and retryable (playing it then makes a new attempt). A bridge is
+// playable only while manual.
 func (j *job) playable() bool {
-	if j.when != "manual" && j.status != StatusManual && j.status != StatusScheduled {
+	if !j.isAction() {
 		return false
+	}
+	if !j.isBuild() {
+		return j.status == StatusManual
 	}
 	return j.status == StatusManual || j.status == StatusScheduled || j.retryable()
 }

@@ -41,33 +41,19 @@ type paramErr struct{ msg string }
 
 func (e *paramErr) Error() string { return e.msg }
 
-func parseListQuery(q url.Values, kind listKind) (listQuery, error) {
+// parseListQuery validates the query string of a list request. raw is the
+// URL's RawQuery: scope is read from it pair by pair, in order, because that
+// order decides what Rack makes of a repeated key.
+func parseListQuery(raw string, kind listKind) (listQuery, error) {
+	q, _ := url.ParseQuery(raw) // pairs that do not decode are skipped, as before
 	lq := listQuery{page: 1, perPage: defaultPerPage}
-	scope, err := parseScope(q, kind)
+	scope, err := parseScope(raw, kind)
 	if err != nil {
 		return lq, err
 	}
 	lq.scope = scope
-	if v, ok := lastValue(q, "page"); ok {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return lq, &paramErr{"page is invalid"}
-		}
-		lq.page = max(n, 1) // Kaminari treats page <= 0 as the first page
-	}
-	if v, ok := lastValue(q, "per_page"); ok {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return lq, &paramErr{"per_page is invalid"}
-		}
-		switch {
-		case n < 1:
-			lq.perPage = defaultPerPage
-		case n > maxPerPage:
-			lq.perPage = maxPerPage
-		default:
-			lq.perPage = int(n)
-		}
+	if err := parsePage(q, &lq); err != nil {
+		return lq, err
 	}
 	if kind == listPipelineJobs {
 		if v, ok := lastValue(q, "include_retried"); ok {
@@ -101,6 +87,38 @@ func parseListQuery(q url.Values, kind listKind) (listQuery, error) {
 	return lq, nil
 }
 
+// parsePage reads page and per_page as the pagination params of
+// lib/api/pagination_params.rb declare them: integers, per_page with
+// except_values: [0], so per_page=0 is Grape's "has a value not allowed".
+// Other values below 1 pass validation and Kaminari falls back to its
+// defaults; above 100 it caps.
+func parsePage(q url.Values, lq *listQuery) error {
+	if v, ok := lastValue(q, "page"); ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return &paramErr{"page is invalid"}
+		}
+		lq.page = max(n, 1) // Kaminari treats page <= 0 as the first page
+	}
+	if v, ok := lastValue(q, "per_page"); ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return &paramErr{"per_page is invalid"}
+		}
+		switch {
+		case n == 0:
+			return &paramErr{"per_page has a value not allowed"}
+		case n < 1:
+			lq.perPage = defaultPerPage
+		case n > maxPerPage:
+			lq.perPage = maxPerPage
+		default:
+			lq.perPage = int(n)
+		}
+	}
+	return nil
+}
+
 // badRequestErr is a 400 with GitLab's "400 Bad request - <reason>" body.
 type badRequestErr struct{ reason string }
 
@@ -115,24 +133,48 @@ func lastValue(q url.Values, key string) (string, bool) {
 }
 
 // parseScope reads scope=x, scope[]=x&scope[]=y and, on the project jobs
-// list, the hash form scope[a]=x (Grape coerces a hash to its values).
-func parseScope(q url.Values, kind listKind) ([]string, error) {
+// list, the hash form scope[a]=x (Grape coerces a hash to its values), as
+// Rack's nested query parser builds them: pair by pair, in order. A plain key
+// replaces whatever came before it, so scope=a&scope=b is "b" alone; []
+// appends; a [] or [key] pair after a plain value is Rack's
+// ParameterTypeError, which Grape answers as conflicting types.
+func parseScope(raw string, kind listKind) ([]string, error) {
+	const (
+		none = iota
+		plain
+		array
+		hash
+	)
+	form := none
 	var vals []string
-	seen := false
-	for key, vs := range q {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		key, err1 := url.QueryUnescape(k)
+		val, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil || (key != "scope" && !strings.HasPrefix(key, "scope[")) {
+			continue
+		}
 		switch {
-		case key == "scope" || key == "scope[]":
-			seen = true
-			vals = append(vals, vs...)
-		case strings.HasPrefix(key, "scope["):
+		case key == "scope":
+			form, vals = plain, []string{val}
+		case key == "scope[]":
+			if form != none && form != array {
+				return nil, &paramErr{"query params contains conflicting types"}
+			}
+			form, vals = array, append(vals, val)
+		default:
+			if form != none && form != hash {
+				return nil, &paramErr{"query params contains conflicting types"}
+			}
 			if kind != listProjectJobs {
 				return nil, &paramErr{"scope is invalid"}
 			}
-			seen = true
-			vals = append(vals, vs...)
+			form, vals = hash, append(vals, val)
 		}
 	}
-	if !seen {
+	if form == none {
 		return nil, nil
 	}
 	out := make([]string, 0, len(vals))

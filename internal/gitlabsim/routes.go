@@ -2,6 +2,7 @@ package gitlabsim
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -22,6 +23,10 @@ const (
 	RouteAllowedAgents = "GET /api/v4/job/allowed_agents"
 	RouteUser          = "GET /api/v4/user"
 	RouteVersion       = "GET /api/v4/version"
+	RouteProject       = "GET /api/v4/projects/:id"
+	RoutePipelines     = "GET /api/v4/projects/:id/pipelines"
+	RoutePipeline      = "GET /api/v4/projects/:id/pipelines/:pipeline_id"
+	RouteArtifacts     = "GET /api/v4/projects/:id/jobs/:job_id/artifacts"
 	RouteUnmatched     = "unmatched"
 )
 
@@ -30,30 +35,84 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, p principal)
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	api := func(tmpl string, jobTokens bool, h apiHandler) {
-		mux.Handle(muxPattern(tmpl), s.instrument(tmpl, s.authenticated(jobTokens, h)))
+	var paths []string
+	methods := map[string][]string{} // path template -> methods served, in order
+	jobTokenPath := map[string]bool{}
+	api := func(tmpl string, mode authMode, h apiHandler) {
+		mux.Handle(muxPattern(tmpl), s.instrument(tmpl, s.authenticated(mode, h)))
+		method, path, _ := strings.Cut(tmpl, " ")
+		if methods[path] == nil {
+			paths = append(paths, path)
+		}
+		methods[path] = append(methods[path], method)
+		jobTokenPath[path] = jobTokenPath[path] || mode.jobTokens()
 	}
-	// Job tokens are accepted on exactly these four routes.
-	api(RouteProjectJobs, true, s.listProjectJobs)
-	api(RoutePipelineJobs, true, s.listPipelineJobs)
-	api(RouteJobTokenJob, true, s.jobTokenJob)
-	api(RouteAllowedAgents, true, s.allowedAgents)
+	// Job tokens are accepted on exactly these routes.
+	api(RouteProjectJobs, authTokenOrJob, s.listProjectJobs)
+	api(RoutePipelineJobs, authTokenOrJob, s.listPipelineJobs)
+	api(RouteJobTokenJob, authTokenOrJob, s.jobTokenJob)
+	api(RouteAllowedAgents, authTokenOrJob, s.allowedAgents)
+	api(RouteArtifacts, authAnyoneOrJob, s.getArtifacts)
 
-	api(RouteBridges, false, s.listBridges)
-	api(RouteJob, false, s.getJob)
-	api(RouteTrace, false, s.getTrace)
-	api(RouteCancel, false, s.cancelJob)
-	api(RouteRetry, false, s.retryJob)
-	api(RouteErase, false, s.eraseJob)
-	api(RoutePlay, false, s.playJob)
-	api(RouteUser, false, s.currentUser)
-	api(RouteVersion, false, s.version)
+	api(RouteBridges, authToken, s.listBridges)
+	api(RouteJob, authToken, s.getJob)
+	api(RouteTrace, authToken, s.getTrace)
+	api(RouteCancel, authToken, s.cancelJob)
+	api(RouteRetry, authToken, s.retryJob)
+	api(RouteErase, authToken, s.eraseJob)
+	api(RoutePlay, authToken, s.playJob)
+	api(RouteUser, authToken, s.currentUser)
+	api(RouteVersion, authToken, s.version)
+
+	// Readable without credentials where the project is public; the
+	// simulator's projects are private, so anonymous callers get 404.
+	api(RouteProject, authAnyone, s.getProject)
+	api(RoutePipelines, authAnyone, s.listPipelines)
+	api(RoutePipeline, authAnyone, s.getPipeline)
+
+	// Any other method on a path served above is Grape's 405, after the
+	// route's own authentication.
+	for _, path := range paths {
+		h := methodNotAllowed(allowHeader(methods[path]))
+		mode := authToken
+		if jobTokenPath[path] {
+			mode = authTokenOrJob
+		}
+		mux.Handle(muxPattern(path), s.instrument(RouteUnmatched, s.authenticated(mode, h)))
+	}
 	mux.Handle("/api/v4/", s.instrument(RouteUnmatched, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		routeNotFound(w)
 	})))
 
 	s.adminRoutes(mux)
 	return mux
+}
+
+// allowHeader is the Allow header Grape computes for a path
+// (Grape::API::Instance#add_head_not_allowed_methods_and_options_methods):
+// OPTIONS, then the path's methods in the order they were declared, then
+// HEAD when GET is among them.
+func allowHeader(methods []string) string {
+	out := append([]string{http.MethodOptions}, methods...)
+	if slices.Contains(methods, http.MethodGet) {
+		out = append(out, http.MethodHead)
+	}
+	return strings.Join(out, ", ")
+}
+
+// methodNotAllowed answers a method the path does not serve as GitLab does:
+// OPTIONS is 204 with the Allow header; anything else is Grape's
+// MethodNotAllowed, which lib/api/api.rb renders as 405
+// {"error":"405 Not Allowed"}, with the same Allow header.
+func methodNotAllowed(allow string) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request, _ principal) {
+		w.Header().Set("Allow", allow)
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		methodNotAllowedBody(w)
+	}
 }
 
 // muxPattern turns "GET /api/v4/projects/:id/jobs" into ServeMux's
@@ -72,9 +131,9 @@ func muxPattern(tmpl string) string {
 
 // authenticated answers 401 before anything else, as GitLab checks
 // credentials first.
-func (s *Server) authenticated(jobTokens bool, h apiHandler) http.Handler {
+func (s *Server) authenticated(mode authMode, h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := s.authenticate(r, jobTokens)
+		p, ok := s.authenticate(r, mode)
 		if !ok {
 			unauthorized(w)
 			return

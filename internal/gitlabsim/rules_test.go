@@ -51,20 +51,31 @@ func TestPlayRules(t *testing.T) {
 	}
 	// Playing it again: it is pending now, not manual.
 	post(t, w, w.job("manual"), "play", "").want(t, 400, `{"message":"400 Bad request - Unplayable Job"}`)
-	// A finished manual job is played by retrying it: a new attempt.
+	// A finished manual job is played by retrying it: a new attempt, but the
+	// answer is the job that was asked for, unchanged.
+	before := do(t, "GET", w.url+"/api/v4/projects/1/jobs/"+itoa(w.job("done-manual")), "", auth(testToken))
 	res := post(t, w, w.job("done-manual"), "play", `{"job_variables_attributes":[{"key":"K","value":"V"}]}`)
-	var j struct {
-		ID     int64
-		Status string
+	var j, was struct {
+		ID       int64
+		Status   string
+		Pipeline struct{ Status string }
 	}
 	res.json(t, &j)
-	if res.code != 200 || j.ID == w.job("done-manual") || j.Status != StatusPending {
-		t.Fatalf("play finished manual: %d %s", res.code, res.body)
+	before.json(t, &was)
+	if res.code != 200 || j.ID != w.job("done-manual") || j.Status != StatusSuccess || j.Status != was.Status {
+		t.Fatalf("play finished manual answered %d %s, want 200 with job %d as it was", res.code, res.body, w.job("done-manual"))
 	}
 	old, _ := w.s.Job(w.job("done-manual"))
-	n, _ := w.s.Job(j.ID)
-	if !old.Retried || n.RetryOf != old.ID || len(n.Variables) != 1 {
+	n, ok := w.s.LatestAttempt(w.pl.ID, "done-manual")
+	if !ok || !old.Retried || n.RetryOf != old.ID || n.Status != StatusPending || n.Username != "alice" {
 		t.Fatalf("old %+v new %+v", old, n)
+	}
+	if len(n.Variables) != 0 {
+		t.Errorf("the new attempt took the variables sent to play: %+v (GitLab retries with the old attempt's)", n.Variables)
+	}
+	// The new attempt is a manual job that has not run: playing it enqueues it.
+	if got := post(t, w, n.ID, "play", "").code; got != 400 {
+		t.Errorf("play of the pending new attempt: %d, want 400", got)
 	}
 }
 
@@ -162,9 +173,11 @@ func TestPipelineStatusFollowsItsLatestJobs(t *testing.T) {
 	}{
 		{"all success", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", Status: StatusSkipped}}, StatusSuccess},
 		{"one failed", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", Status: StatusFailed}}, StatusFailed},
-		{"allowed failure", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", Status: StatusFailed, AllowFailure: true}}, StatusSuccess},
+		{"allowed failure", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", Status: StatusFailed, AllowFailure: ptr(true)}}, StatusSuccess},
 		{"running", []JobSpec{{Name: "a", Status: StatusRunning}, {Name: "b", Status: StatusFailed}}, StatusRunning},
-		{"waiting on manual", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", When: "manual"}}, StatusManual},
+		{"waiting on a blocking manual job", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", When: "manual", AllowFailure: ptr(false)}}, StatusManual},
+		// when: manual alone is allow_failure: true, which does not hold the pipeline.
+		{"an optional manual job", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", When: "manual"}}, StatusSuccess},
 		{"canceled", []JobSpec{{Name: "a", Status: StatusSuccess}, {Name: "b", Status: StatusCanceled}}, StatusCanceled},
 		{"pending", []JobSpec{{Name: "a", Status: StatusPending}, {Name: "b", Status: StatusCreated}}, StatusPending},
 	} {
@@ -201,10 +214,10 @@ func TestAnActionOnAnotherProjectsJobIs404(t *testing.T) {
 // waitFor polls cond for up to two seconds.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 2s")
+			t.Fatal("condition not met within 5s")
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

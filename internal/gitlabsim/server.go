@@ -32,8 +32,12 @@ type Options struct {
 	// cancel response (which shows canceling). Negative: it stays canceling
 	// until told otherwise (SetJobStatus or a forced cancel).
 	CancelingDuration time.Duration
-	// Version is what GET /version reports; default "17.11.0".
+	// Version is what GET /version reports, and webhooks' User-Agent
+	// (GitLab/<version>); default "17.11.0".
 	Version string
+	// HookTimeout is how long a webhook receiver has to answer; default
+	// 10s, GitLab.com's.
+	HookTimeout time.Duration
 }
 
 // Server is the simulated GitLab. Create it with New, serve it with Start or
@@ -46,6 +50,7 @@ type Server struct {
 	limiter *rateLimiter
 	handler http.Handler
 	engine  *engine
+	sender  *hookSender
 
 	mu      sync.Mutex // guards the fields below
 	baseURL string
@@ -59,6 +64,9 @@ func New(opts Options) *Server {
 	if opts.Version == "" {
 		opts.Version = "17.11.0"
 	}
+	if opts.HookTimeout <= 0 {
+		opts.HookTimeout = 10 * time.Second
+	}
 	s := &Server{
 		opts:    opts,
 		st:      newStore(),
@@ -66,8 +74,11 @@ func New(opts Options) *Server {
 		limiter: newRateLimiter(opts.JobsRateLimitPerMinute),
 		baseURL: strings.TrimRight(opts.BaseURL, "/"),
 	}
+	s.sender = newHookSender(s, opts.HookTimeout)
+	s.st.sink = s.sender
 	s.handler = s.routes()
 	if opts.Lifecycle != nil {
+		s.st.processing = true
 		s.engine = newEngine(s, *opts.Lifecycle)
 		s.engine.start()
 	}
@@ -132,6 +143,7 @@ func (s *Server) Close() error {
 	if s.engine != nil {
 		s.engine.stop()
 	}
+	s.sender.close()
 	if srv == nil {
 		return nil
 	}

@@ -30,15 +30,17 @@ type Project struct {
 // Pipeline is a created pipeline with the ids of its jobs, in the order of
 // the spec.
 type Pipeline struct {
-	ID        int64    `json:"id"`
-	IID       int64    `json:"iid"`
-	ProjectID int64    `json:"project_id"`
-	Ref       string   `json:"ref"`
-	SHA       string   `json:"sha"`
-	Status    string   `json:"status"`
-	WebURL    string   `json:"web_url"`
-	Jobs      []JobRef `json:"jobs"`
-	Bridges   []JobRef `json:"bridges"`
+	ID        int64  `json:"id"`
+	IID       int64  `json:"iid"`
+	ProjectID int64  `json:"project_id"`
+	Ref       string `json:"ref"`
+	SHA       string `json:"sha"`
+	Status    string `json:"status"`
+	WebURL    string `json:"web_url"`
+	// Stages are the pipeline's stages in order.
+	Stages  []string `json:"stages"`
+	Jobs    []JobRef `json:"jobs"`
+	Bridges []JobRef `json:"bridges"`
 }
 
 // JobRef names a job of a created pipeline.

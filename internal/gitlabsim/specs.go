@@ -48,7 +48,7 @@ type ProjectSpec struct {
 // MemberSpec gives a user a role in a project.
 type MemberSpec struct {
 	Username string `json:"username"`
-	// Role is guest, reporter, developer, maintainer or owner. Reading jobs
+	// Role is guest, planner, reporter, developer, maintainer or owner. Reading jobs
 	// needs reporter; cancel, retry, erase and play need developer.
 	Role string `json:"role"`
 }
@@ -69,10 +69,21 @@ type PipelineSpec struct {
 	Username string `json:"username,omitempty"`
 	// Source defaults to "push".
 	Source string `json:"source,omitempty"`
+	// Stages orders the pipeline's stages, as stages: in .gitlab-ci.yml;
+	// every job's stage must be one of them. Empty: GitLab's defaults (.pre,
+	// build, test, deploy, .post) when the jobs use only those, otherwise
+	// the order in which stages first appear among the jobs, then the
+	// bridges. The lifecycle engine starts a stage's jobs when the stages
+	// before it have succeeded.
+	Stages []string `json:"stages,omitempty"`
 	// CreatedAt defaults to now; use it to make old pipelines.
-	CreatedAt *time.Time   `json:"created_at,omitempty"`
-	Jobs      []JobSpec    `json:"jobs,omitempty"`
-	Bridges   []BridgeSpec `json:"bridges,omitempty"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	// CreatedAgo is CreatedAt relative to when the pipeline is created, as a
+	// Go duration ("72h", "30m"), for fixtures that must look the same
+	// whenever they are loaded. Give CreatedAt or CreatedAgo, not both.
+	CreatedAgo string       `json:"created_ago,omitempty"`
+	Jobs       []JobSpec    `json:"jobs,omitempty"`
+	Bridges    []BridgeSpec `json:"bridges,omitempty"`
 }
 
 // JobSpec describes one build (a job a runner executes).
@@ -101,10 +112,17 @@ type JobSpec struct {
 	// Artifacts gives the job an artifacts archive once it has finished
 	// (immediately when created finished).
 	Artifacts bool `json:"artifacts,omitempty"`
-	// AllowFailure lets the job fail without failing the pipeline.
-	AllowFailure bool `json:"allow_failure,omitempty"`
+	// AllowFailure lets the job fail (or, when manual, wait) without failing
+	// (or holding) the pipeline or the stages after it. Default: true for a
+	// when: manual job, as GitLab's default for manual jobs outside rules;
+	// false otherwise.
+	AllowFailure *bool `json:"allow_failure,omitempty"`
 	// Coverage is the reported coverage percentage; null when absent.
 	Coverage *float64 `json:"coverage,omitempty"`
+	// Needs names jobs of the same pipeline this one waits for, instead of
+	// the earlier stages (needs: in .gitlab-ci.yml); an empty list starts it
+	// at once. Absent: it waits for the earlier stages.
+	Needs []string `json:"needs,omitempty"`
 	// Outcomes script how each run of this job ends under the lifecycle
 	// engine: each attempt that the engine finishes (the original and every
 	// retry or play) consumes the next outcome; the last one repeats. See
@@ -125,7 +143,9 @@ type JobSpec struct {
 	EnvironmentTier string `json:"environment_tier,omitempty"`
 	// CreatedAt, StartedAt and FinishedAt override the timestamps the status
 	// implies; use them for old jobs.
-	CreatedAt  *time.Time `json:"created_at,omitempty"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	// CreatedAgo is as PipelineSpec's.
+	CreatedAgo string     `json:"created_ago,omitempty"`
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
@@ -138,14 +158,21 @@ type BridgeSpec struct {
 	Status        string `json:"status,omitempty"`
 	FailureReason string `json:"failure_reason,omitempty"`
 	When          string `json:"when,omitempty"`
-	AllowFailure  bool   `json:"allow_failure,omitempty"`
+	// AllowFailure defaults as JobSpec's does.
+	AllowFailure *bool `json:"allow_failure,omitempty"`
+	// Needs is as JobSpec's.
+	Needs []string `json:"needs,omitempty"`
 	// DownstreamStatus, when set, creates the downstream pipeline with this
 	// status; downstream_pipeline is null otherwise.
 	DownstreamStatus string `json:"downstream_status,omitempty"`
-	// DownstreamProjectID is the downstream pipeline's project (default: the
+	// DownstreamProjectID or DownstreamProjectPath is the downstream
+	// pipeline's project (default: the
 	// bridge's own project).
-	DownstreamProjectID int64      `json:"downstream_project_id,omitempty"`
-	CreatedAt           *time.Time `json:"created_at,omitempty"`
+	DownstreamProjectID   int64      `json:"downstream_project_id,omitempty"`
+	DownstreamProjectPath string     `json:"downstream_project_path,omitempty"`
+	CreatedAt             *time.Time `json:"created_at,omitempty"`
+	// CreatedAgo is as PipelineSpec's.
+	CreatedAgo string `json:"created_ago,omitempty"`
 }
 
 // StatusSpec is a transition requested through the admin API.
@@ -165,9 +192,13 @@ type AgentSpec struct {
 	Name string `json:"name,omitempty"`
 	// ConfigProjectID is the project holding the agent's configuration; its
 	// own jobs may use the agent.
-	ConfigProjectID int64 `json:"config_project_id"`
+	ConfigProjectID int64 `json:"config_project_id,omitempty"`
+	// ConfigProjectPath names that project by path instead.
+	ConfigProjectPath string `json:"config_project_path,omitempty"`
 	// AuthorizedProjectIDs are the other projects whose jobs may use it.
 	AuthorizedProjectIDs []int64 `json:"authorized_project_ids,omitempty"`
+	// AuthorizedProjectPaths names more of them by path.
+	AuthorizedProjectPaths []string `json:"authorized_project_paths,omitempty"`
 	// Configuration is returned as the agent's "configuration" object.
 	Configuration map[string]any `json:"configuration,omitempty"`
 }

@@ -25,6 +25,35 @@ type Stats struct {
 	Actions map[int64]ActionCounts `json:"actions"`
 	// PlayVariables holds the variables of the last play of each job id.
 	PlayVariables map[int64][]Variable `json:"play_variables"`
+	// Hooks counts webhook deliveries by hook id.
+	Hooks map[int64]HookCounts `json:"hooks"`
+}
+
+// HookCounts are the deliveries to one hook. Sent and Failed count requests
+// (a duplicated delivery makes two); Dropped counts deliveries never sent
+// (a drop fault, or a full queue).
+type HookCounts struct {
+	// Sent: the receiver answered 2xx or 3xx.
+	Sent int64 `json:"sent"`
+	// Failed: another status, an error, or no answer within the timeout.
+	Failed  int64 `json:"failed"`
+	Dropped int64 `json:"dropped"`
+	// Duplicated and Reordered count the deliveries those faults touched.
+	Duplicated int64 `json:"duplicated"`
+	Reordered  int64 `json:"reordered"`
+}
+
+// HookTotals sums the deliveries to every hook.
+func (st Stats) HookTotals() HookCounts {
+	var t HookCounts
+	for _, c := range st.Hooks {
+		t.Sent += c.Sent
+		t.Failed += c.Failed
+		t.Dropped += c.Dropped
+		t.Duplicated += c.Duplicated
+		t.Reordered += c.Reordered
+	}
+	return t
 }
 
 // ActionCounts are the actions performed on one job.
@@ -60,6 +89,16 @@ const (
 	actionErase
 )
 
+type hookOutcome int
+
+const (
+	hookSent hookOutcome = iota
+	hookFailed
+	hookDropped
+	hookDuplicated
+	hookReordered
+)
+
 // statsRecorder is the live counter. One mutex: each recording is a map
 // increment, and a snapshot copies everything at one instant, so a reader
 // never sees a request counted without its total.
@@ -69,6 +108,7 @@ type statsRecorder struct {
 	total    int64
 	actions  map[int64]*ActionCounts
 	playVars map[int64][]Variable
+	hooks    map[int64]*HookCounts
 }
 
 func newStatsRecorder() *statsRecorder {
@@ -83,6 +123,29 @@ func (r *statsRecorder) reset() {
 	r.total = 0
 	r.actions = map[int64]*ActionCounts{}
 	r.playVars = map[int64][]Variable{}
+	r.hooks = map[int64]*HookCounts{}
+	r.mu.Unlock()
+}
+
+func (r *statsRecorder) hook(id int64, o hookOutcome) {
+	r.mu.Lock()
+	c := r.hooks[id]
+	if c == nil {
+		c = &HookCounts{}
+		r.hooks[id] = c
+	}
+	switch o {
+	case hookSent:
+		c.Sent++
+	case hookFailed:
+		c.Failed++
+	case hookDropped:
+		c.Dropped++
+	case hookDuplicated:
+		c.Duplicated++
+	case hookReordered:
+		c.Reordered++
+	}
 	r.mu.Unlock()
 }
 
@@ -127,6 +190,10 @@ func (r *statsRecorder) snapshot() Stats {
 		TotalRequests: r.total,
 		Actions:       make(map[int64]ActionCounts, len(r.actions)),
 		PlayVariables: make(map[int64][]Variable, len(r.playVars)),
+		Hooks:         make(map[int64]HookCounts, len(r.hooks)),
+	}
+	for k, v := range r.hooks {
+		s.Hooks[k] = *v
 	}
 	for k, v := range r.requests {
 		s.Requests[k] = maps.Clone(v)

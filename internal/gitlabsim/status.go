@@ -1,7 +1,8 @@
 package gitlabsim
 
-// Job statuses GitLab knows. The seed document lists nine; GitLab's scope
-// parameter accepts all thirteen, so the simulator does too.
+// Job statuses GitLab knows (CommitStatus::AVAILABLE_STATUSES). The public
+// docs list fewer; GitLab's scope parameter accepts all thirteen, so the
+// simulator does too (docs/gitlab-api.md).
 const (
 	StatusCreated            = "created"
 	StatusWaitingForResource = "waiting_for_resource"
@@ -44,7 +45,7 @@ func isFinished(s string) bool {
 	return false
 }
 
-// isCancelable follows docs/jobs-api.md: the active statuses, plus manual.
+// isCancelable follows docs/gitlab-api.md: the active statuses, plus manual.
 func isCancelable(s string) bool {
 	switch s {
 	case StatusCreated, StatusWaitingForResource, StatusPreparing, StatusWaitingForCallback,

@@ -42,8 +42,15 @@ type store struct {
 	// active holds the pending and running jobs, all the lifecycle engine
 	// has to look at.
 	active map[int64]*job
+	// dirty holds the pipelines whose jobs changed since the engine last
+	// processed them (processing.go).
+	dirty      map[*pipeline]bool
+	processing bool // an engine processes pipelines; set once, before use
+	hooks      map[int64]*hook
+	// sink sends what hooks announce; set once, before use.
+	sink hookSink
 
-	nextUser, nextProject, nextGroup, nextPipeline, nextJob, nextAgent int64
+	nextUser, nextProject, nextGroup, nextPipeline, nextJob, nextAgent, nextHook int64
 }
 
 func newStore() *store {
@@ -64,7 +71,10 @@ func (st *store) reset() {
 	st.jobByToken = map[string]*job{}
 	st.agents = map[int64]*agent{}
 	st.active = map[int64]*job{}
+	st.dirty = map[*pipeline]bool{}
+	st.hooks = map[int64]*hook{}
 	st.nextUser, st.nextProject, st.nextGroup, st.nextPipeline, st.nextJob, st.nextAgent = 1, 1, 1, 1, 1, 1
+	st.nextHook = 1
 }
 
 func randomToken(prefix string) string {
@@ -150,7 +160,7 @@ func (st *store) addProject(spec ProjectSpec, now time.Time) (*project, error) {
 		for _, m := range spec.Members {
 			r, ok := roleByName[m.Role]
 			if !ok || m.Username == "" {
-				return nil, invalidf("member %q role %q: want a username and one of guest, reporter, developer, maintainer, owner", m.Username, m.Role)
+				return nil, invalidf("member %q role %q: want a username and one of guest, planner, reporter, developer, maintainer, owner", m.Username, m.Role)
 			}
 			members[m.Username] = r
 		}

@@ -1,6 +1,9 @@
 package gitlabsim
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // What happens to a job after it exists: status changes, retries, erasure,
 // its token. The caller holds the store's write lock.
@@ -35,6 +38,7 @@ func (st *store) setStatus(j *job, to, reason string, now time.Time) {
 	}
 	j.cancelGen++
 	j.pipeline.updatedAt = now
+	st.touch(j.pipeline)
 	switch {
 	case to == StatusRunning || to == StatusCanceling:
 		if !tokenActive(from) { // a new run: fresh start time, log cursor and token
@@ -70,26 +74,32 @@ func (st *store) setStatus(j *job, to, reason string, now time.Time) {
 	} else {
 		delete(st.active, j.id)
 	}
+	if from != to {
+		st.jobChanged(j)
+	}
+	st.pipelineChanged(j.pipeline)
 }
 
 // retry creates the next attempt of j, as Ci::RetryJobService does: same
-// name, stage, ref and tags, status pending, user the caller; j is marked
-// retried and leaves the pipeline's latest jobs.
+// name, stage, ref, tags and job variables (Ci::Build clones them), status
+// pending, user the caller; j is marked retried and leaves the pipeline's
+// latest jobs.
 func (st *store) retry(j *job, by *user, now time.Time) *job {
 	n := &job{
 		id: st.nextJob, kind: j.kind, project: j.project, pipeline: j.pipeline,
-		name: j.name, stage: j.stage, status: StatusPending, when: j.when,
+		name: j.name, stage: j.stage, stageIdx: j.stageIdx, status: StatusPending, when: j.when,
 		tagList: j.tagList, allowFailure: j.allowFailure, user: by,
 		createdAt: now, queuedAt: now, producesArtifacts: j.producesArtifacts,
 		retryOf: j.id, stuck: j.stuck, flakiness: j.flakiness, flakyOutcome: j.flakyOutcome,
 		environment: j.environment, environmentTier: j.environmentTier,
-		downstreamProjectID: j.downstreamProjectID,
+		downstreamProjectID: j.downstreamProjectID, variables: slices.Clone(j.variables), needs: j.needs,
 	}
 	st.nextJob++
 	j.pipeline.counts[bucketOf(j.status, j.allowFailure)]--
 	j.retried = true
 	j.pipeline.updatedAt = now
 	st.attach(n)
+	st.resetSkippedAfter(n, now)
 	return n
 }
 

@@ -3,6 +3,7 @@ package gitlabsim
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -57,18 +58,19 @@ func (s *Server) CreatePipeline(spec PipelineSpec) (Pipeline, error) {
 	if err != nil {
 		return Pipeline{}, err
 	}
-	out := Pipeline{
-		ID: pl.id, IID: pl.iid, ProjectID: pl.project.id, Ref: pl.ref, SHA: pl.sha,
-		Status: pl.status(), WebURL: s.plainRenderer().base + "/" + pl.project.path + "/-/pipelines/" + itoa(pl.id),
-		Jobs: []JobRef{}, Bridges: []JobRef{},
+	return s.snapshotPipeline(pl), nil
+}
+
+// ProjectIDs lists the ids of every project, in order.
+func (s *Server) ProjectIDs() []int64 {
+	s.st.mu.RLock()
+	defer s.st.mu.RUnlock()
+	ids := make([]int64, 0, len(s.st.projects))
+	for id := range s.st.projects {
+		ids = append(ids, id)
 	}
-	for _, j := range pl.builds {
-		out.Jobs = append(out.Jobs, JobRef{ID: j.id, Name: j.name})
-	}
-	for _, j := range pl.bridges {
-		out.Bridges = append(out.Bridges, JobRef{ID: j.id, Name: j.name})
-	}
-	return out, nil
+	slices.Sort(ids)
+	return ids
 }
 
 // CreateAgent registers an agent for /job/allowed_agents.
@@ -76,8 +78,23 @@ func (s *Server) CreateAgent(spec AgentSpec) (Agent, error) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	cp := s.st.projects[spec.ConfigProjectID]
+	if spec.ConfigProjectPath != "" {
+		byPath := s.st.projectPath[strings.ToLower(spec.ConfigProjectPath)]
+		if spec.ConfigProjectID != 0 && cp != byPath {
+			byPath = nil // the id and the path name different projects
+		}
+		cp = byPath
+	}
 	if cp == nil {
-		return Agent{}, fmt.Errorf("%w: config project %d", ErrNotFound, spec.ConfigProjectID)
+		return Agent{}, fmt.Errorf("%w: config project %d%s", ErrNotFound, spec.ConfigProjectID, spec.ConfigProjectPath)
+	}
+	authorized := slices.Clone(spec.AuthorizedProjectIDs)
+	for _, path := range spec.AuthorizedProjectPaths {
+		p := s.st.projectPath[strings.ToLower(path)]
+		if p == nil {
+			return Agent{}, fmt.Errorf("%w: authorized project %q", ErrNotFound, path)
+		}
+		authorized = append(authorized, p.id)
 	}
 	id := spec.ID
 	if id < 0 {
@@ -98,7 +115,7 @@ func (s *Server) CreateAgent(spec AgentSpec) (Agent, error) {
 	if a.name == "" {
 		a.name = "agent-" + itoa(id)
 	}
-	for _, pid := range spec.AuthorizedProjectIDs {
+	for _, pid := range authorized {
 		if s.st.projects[pid] == nil {
 			return Agent{}, fmt.Errorf("%w: authorized project %d", ErrNotFound, pid)
 		}
@@ -108,7 +125,7 @@ func (s *Server) CreateAgent(spec AgentSpec) (Agent, error) {
 		s.st.nextAgent = id + 1
 	}
 	s.st.agents[id] = a
-	return Agent{ID: id, Name: a.name, ConfigProjectID: cp.id, AuthorizedProjectIDs: slices.Clone(spec.AuthorizedProjectIDs)}, nil
+	return Agent{ID: id, Name: a.name, ConfigProjectID: cp.id, AuthorizedProjectIDs: authorized}, nil
 }
 
 // SetJobStatus moves a job to status (any of the thirteen), as a runner or
@@ -195,6 +212,37 @@ func (s *Server) JobTrace(id int64) (string, error) {
 	return string(j.trace), nil
 }
 
+// Pipeline returns a pipeline as it is now: its status, derived from its
+// latest jobs, and its jobs and bridges (latest attempts) in id order.
+func (s *Server) Pipeline(id int64) (Pipeline, bool) {
+	s.st.mu.RLock()
+	defer s.st.mu.RUnlock()
+	pl := s.st.pipelines[id]
+	if pl == nil {
+		return Pipeline{}, false
+	}
+	return s.snapshotPipeline(pl), true
+}
+
+func (s *Server) snapshotPipeline(pl *pipeline) Pipeline {
+	out := Pipeline{
+		ID: pl.id, IID: pl.iid, ProjectID: pl.project.id, Ref: pl.ref, SHA: pl.sha, Stages: pl.stageNames(),
+		Status: pl.status(), WebURL: s.plainRenderer().base + "/" + pl.project.path + "/-/pipelines/" + itoa(pl.id),
+		Jobs: []JobRef{}, Bridges: []JobRef{},
+	}
+	for _, j := range pl.builds {
+		if !j.retried {
+			out.Jobs = append(out.Jobs, JobRef{ID: j.id, Name: j.name})
+		}
+	}
+	for _, j := range pl.bridges {
+		if !j.retried {
+			out.Bridges = append(out.Bridges, JobRef{ID: j.id, Name: j.name})
+		}
+	}
+	return out
+}
+
 // PipelineJobs returns every job of a pipeline, builds then bridges, each in
 // id order, retried attempts included: the place to find the attempt a
 // retry created.
@@ -250,14 +298,17 @@ func (s *Server) FaultState() FaultState { return s.faults.state() }
 // (requests a minute; zero or less turns it off).
 func (s *Server) SetJobsRateLimit(perMinute int) { s.limiter.setLimit(perMinute) }
 
-// Reset empties the world (users, projects, pipelines, jobs, agents, tokens),
-// restarts ids at 1, and clears stats, faults and rate-limit windows.
-// Options (rate limit, lifecycle) stay.
+// Reset empties the world (users, projects, pipelines, jobs, agents,
+// tokens, hooks and their queued deliveries), restarts ids at 1, and clears
+// stats, faults (API and webhook) and rate-limit windows. Options (rate
+// limit, lifecycle) stay.
 func (s *Server) Reset() {
 	s.st.mu.Lock()
 	s.st.reset()
+	s.sender.stopAll()
 	s.st.mu.Unlock()
 	s.stats.reset()
 	s.faults.clear()
+	s.sender.faults.clear()
 	s.limiter.reset()
 }
