@@ -59,7 +59,7 @@ func playedAsRerun(status string) bool {
 // whose new attempt is found as a retry's is.
 func resultOf(ctx context.Context, gl gitlab.Client, project string, action civ1alpha1.ActionType,
 	target *civ1alpha1.JobSummary, answer *gitlab.Job) (*gitlab.Job, error) {
-	if action != civ1alpha1.ActionPlay || !(playedAsRerun(target.Status) || playedAsRerun(answer.Status)) {
+	if action != civ1alpha1.ActionPlay || (!playedAsRerun(target.Status) && !playedAsRerun(answer.Status)) {
 		return answer, nil
 	}
 	next, err := newerAttempt(ctx, gl, project, answer)

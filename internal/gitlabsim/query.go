@@ -156,10 +156,10 @@ func parseScope(raw string, kind listKind) ([]string, error) {
 		if err1 != nil || err2 != nil || (key != "scope" && !strings.HasPrefix(key, "scope[")) {
 			continue
 		}
-		switch {
-		case key == "scope":
+		switch key {
+		case "scope":
 			form, vals = plain, []string{val}
-		case key == "scope[]":
+		case "scope[]":
 			if form != none && form != array {
 				return nil, &paramErr{"query params contains conflicting types"}
 			}
