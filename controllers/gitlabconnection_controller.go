@@ -49,6 +49,9 @@ type GitLabConnectionReconciler struct {
 	APIReader       client.Reader
 	Clock           clock.PassiveClock
 	RecheckInterval time.Duration
+	// Scope says which connections this manager checks: another shard's
+	// connections are only read.
+	Scope Scope
 }
 
 // +kubebuilder:rbac:groups=ci.jobops.dev,resources=gitlabconnections,verbs=get;list;watch
@@ -65,6 +68,9 @@ func (r *GitLabConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Req
 			r.gitlab.Forget(req.String())
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !r.Scope.owns(conn) {
+		return ctrl.Result{}, nil
 	}
 	status := newStatusPatcher(r.client, r.APIReader, conn, func(o client.Object) any { return o.(*civ1alpha1.GitLabConnection).Status })
 	report := newReporter(conn, &conn.Status.Conditions)
@@ -132,7 +138,7 @@ func (r *GitLabConnectionReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&civ1alpha1.GitLabConnection{}, builder.WithPredicates(specOrRequestChanged())).
+		For(&civ1alpha1.GitLabConnection{}, builder.WithPredicates(specOrRequestChanged(), r.Scope.predicate())).
 		WatchesMetadata(secretMetadata(),
 			handler.EnqueueRequestsFromMapFunc(enqueueByIndex(r.client,
 				func() client.ObjectList { return &civ1alpha1.GitLabConnectionList{} }, secretNameField, nil)),

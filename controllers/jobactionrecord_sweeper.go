@@ -42,8 +42,9 @@ type recordSweeper struct {
 	retention time.Duration
 	every     time.Duration
 	// scope limits the sweep to the records of the JobActions this manager
-	// reconciles (its namespaces and shard).
-	scope []client.ListOption
+	// reconciles (its namespaces and shard): a record carries its JobAction's
+	// labels.
+	scope Scope
 }
 
 // sweepPage is how many records one List reads.
@@ -67,9 +68,22 @@ func (s *recordSweeper) Start(ctx context.Context) error {
 // NeedLeaderElection: only the leader sweeps.
 func (s *recordSweeper) NeedLeaderElection() bool { return true }
 
-// sweep looks at every record once.
+// sweep looks at every record of the scope once.
 func (s *recordSweeper) sweep(ctx context.Context) error {
-	opts := append([]client.ListOption{client.Limit(sweepPage)}, s.scope...)
+	namespaces := s.scope.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{""}
+	}
+	for _, ns := range namespaces {
+		if err := s.sweepNamespace(ctx, ns); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *recordSweeper) sweepNamespace(ctx context.Context, namespace string) error {
+	opts := append([]client.ListOption{client.Limit(sweepPage)}, s.scope.listOptions(namespace)...)
 	for {
 		var list civ1alpha1.JobActionRecordList
 		if err := s.apiReader.List(ctx, &list, opts...); err != nil {

@@ -53,6 +53,9 @@ type Options struct {
 	GitLab gitlab.Provider
 	// Clock is the controllers' time source; default the real clock.
 	Clock clock.PassiveClock
+	// Scope is what this manager reconciles (its namespaces and shard); the
+	// manager's cache must be limited to it too (Scope.CacheOptions).
+	Scope Scope
 }
 
 func (o Options) withDefaults() Options {
@@ -87,6 +90,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		APIReader:       mgr.GetAPIReader(),
 		Clock:           opts.Clock,
 		RecheckInterval: opts.ConnectionRecheckInterval,
+		Scope:           opts.Scope,
 	}).SetupWithManager(mgr, controllerOpts); err != nil {
 		return err
 	}
@@ -110,6 +114,6 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	}).SetupWithManager(mgr, controllerOpts); err != nil {
 		return err
 	}
-	return mgr.Add(&recordSweeper{client: mgr.GetClient(), apiReader: mgr.GetAPIReader(), clock: opts.Clock,
+	return mgr.Add(&recordSweeper{client: mgr.GetClient(), apiReader: mgr.GetAPIReader(), clock: opts.Clock, scope: opts.Scope,
 		retention: opts.RecordRetention, every: min(max(opts.RecordRetention/4, time.Second), 10*time.Minute)})
 }

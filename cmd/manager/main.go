@@ -21,9 +21,12 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
+	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -43,9 +46,14 @@ func main() {
 		secureMetrics          bool
 		leaderElect            bool
 		leaderElectionNS       string
+		leaderElectionID       string
 		recheck                time.Duration
 		actionWorkers          int
 		watchWorkers           int
+		namespaces             string
+		selector               string
+		retention              time.Duration
+		minRetry, maxRetry     time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP, 0 to disable).")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
@@ -55,6 +63,13 @@ func main() {
 	flag.DurationVar(&recheck, "connection-recheck-interval", 5*time.Minute, "How often a Ready GitLabConnection is checked again.")
 	flag.IntVar(&actionWorkers, "jobaction-workers", 8, "JobActions reconciled at once.")
 	flag.IntVar(&watchWorkers, "jobwatch-workers", 4, "JobWatches synced at once.")
+	flag.StringVar(&leaderElectionID, "leader-election-id", "", "Name of the leader election Lease (default: one per scope, so each shard elects its own leader).")
+	flag.StringVar(&namespaces, "watch-namespaces", "", "Comma-separated namespaces to reconcile (default: all).")
+	flag.StringVar(&selector, "watch-label-selector", "", "Reconcile only the JobWatches, JobActions and GitLabConnections whose labels match, "+
+		"e.g. "+controllers.ShardLabel+"=shard1 for a shard and '!"+controllers.ShardLabel+"' for the main manager (default: all).")
+	flag.DurationVar(&retention, "jobaction-record-retention", 30*24*time.Hour, "How long a JobActionRecord is kept after its JobAction is gone: an identical JobAction applied again within it does not act again.")
+	flag.DurationVar(&minRetry, "min-retry-delay", time.Second, "First wait after a transient failure (GitLab 5xx, the API server); it doubles each time.")
+	flag.DurationVar(&maxRetry, "max-retry-delay", 5*time.Minute, "Longest wait after transient failures.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -75,12 +90,21 @@ func main() {
 	if secureMetrics {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
+	scope, err := parseScope(namespaces, selector)
+	if err != nil {
+		log.Error(err, "Invalid scope")
+		os.Exit(2)
+	}
+	if leaderElectionID == "" {
+		leaderElectionID = scope.LeaderElectionID("gitlab-job-operator.ci.jobops.dev")
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                        scheme,
+		Cache:                         scope.CacheOptions(),
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        probeAddr,
 		LeaderElection:                leaderElect,
-		LeaderElectionID:              "gitlab-job-operator.ci.jobops.dev",
+		LeaderElectionID:              leaderElectionID,
 		LeaderElectionNamespace:       leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 	})
@@ -90,6 +114,7 @@ func main() {
 	}
 	if err := controllers.SetupAll(mgr, controllers.Options{
 		ConnectionRecheckInterval: recheck, JobActionWorkers: actionWorkers, JobWatchWorkers: watchWorkers,
+		RecordRetention: retention, MinRetryDelay: minRetry, MaxRetryDelay: maxRetry, Scope: scope,
 	}); err != nil {
 		log.Error(err, "Unable to set up the controllers")
 		os.Exit(1)
@@ -102,9 +127,27 @@ func main() {
 		log.Error(err, "Unable to add the ready check")
 		os.Exit(1)
 	}
-	log.Info("Starting the manager")
+	log.Info("Starting the manager", "namespaces", scope.Namespaces, "selector", selector, "leaderElectionID", leaderElectionID)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "The manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// parseScope reads --watch-namespaces and --watch-label-selector.
+func parseScope(namespaces, selector string) (controllers.Scope, error) {
+	var scope controllers.Scope
+	for _, ns := range strings.Split(namespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			scope.Namespaces = append(scope.Namespaces, ns)
+		}
+	}
+	if selector != "" {
+		sel, err := labels.Parse(selector)
+		if err != nil {
+			return scope, fmt.Errorf("--watch-label-selector %q: %w", selector, err)
+		}
+		scope.Selector = sel
+	}
+	return scope, nil
 }
