@@ -127,6 +127,9 @@ func (r *JobWatchReconciler) reconcile(ctx context.Context, jw *civ1alpha1.JobWa
 	if wait := untilDue(jw, now); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
+	if next := jw.Status.NextSyncTime; next != nil && !syncRequested(jw) {
+		syncLag.Observe(max(now.Sub(next.Time), 0).Seconds())
+	}
 	conn, err := r.forConnection(ctx, jw.Namespace, jw.Spec.ConnectionRef.Name)
 	if err != nil {
 		return ctrl.Result{}, err

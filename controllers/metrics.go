@@ -40,6 +40,11 @@ var (
 		Help:    "Duration of JobWatch syncs that completed.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 	})
+	syncLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "jobops_jobwatch_sync_lag_seconds",
+		Help:    "How late JobWatch syncs started: actual minus scheduled start, for syncs that were due (not asked for).",
+		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
+	})
 	jobsScanned = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "jobops_jobwatch_jobs_scanned_total",
 		Help: "Jobs (and trigger jobs) read by JobWatch syncs.",
@@ -47,7 +52,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(actionsTotal, watchActionsTotal, syncDuration, jobsScanned)
+	metrics.Registry.MustRegister(actionsTotal, watchActionsTotal, syncDuration, syncLag, jobsScanned)
 }
 
 // forgetWatchMetrics deletes a deleted watch's series.

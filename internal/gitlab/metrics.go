@@ -11,6 +11,9 @@ const (
 	MetricRequests = "gitlab_requests_total"
 	// MetricRequestDuration is the time to a response's headers.
 	MetricRequestDuration = "gitlab_request_duration_seconds"
+	// MetricLimiterWait is the time a request waited for the connection's
+	// rate limiter (requestsPerSecond, burst) before it was sent.
+	MetricLimiterWait = "gitlab_rate_limiter_wait_seconds"
 )
 
 var (
@@ -24,12 +27,18 @@ var (
 		Help:    "Time from sending a request to GitLab to receiving its response headers, by connection, endpoint template and method.",
 		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
 	}, []string{"connection", "endpoint", "method"})
+
+	limiterWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    MetricLimiterWait,
+		Help:    "Time a request to GitLab waited for its connection's rate limiter (spec.requestsPerSecond, spec.burst), by connection.",
+		Buckets: []float64{0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+	}, []string{"connection"})
 )
 
 func init() {
 	// controller-runtime serves this registry on the manager's metrics
 	// endpoint, next to its own metrics.
-	metrics.Registry.MustRegister(requestsTotal, requestDuration)
+	metrics.Registry.MustRegister(requestsTotal, requestDuration, limiterWait)
 }
 
 // forgetMetrics drops the series of a deleted connection, so they do not
@@ -38,4 +47,5 @@ func forgetMetrics(connection string) {
 	l := prometheus.Labels{"connection": connection}
 	requestsTotal.DeletePartialMatch(l)
 	requestDuration.DeletePartialMatch(l)
+	limiterWait.DeletePartialMatch(l)
 }

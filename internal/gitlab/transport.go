@@ -86,10 +86,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		endpoint = info.endpoint
 		info.beginAttempt()
 	}
+	waitStart := time.Now()
 	if err := t.limiter.Wait(ctx); err != nil {
 		closeBody(req)
 		return nil, err
 	}
+	limiterWait.WithLabelValues(t.connection).Observe(time.Since(waitStart).Seconds())
 	countRequest(ctx)
 
 	start := time.Now()
