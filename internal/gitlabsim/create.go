@@ -110,8 +110,27 @@ func (st *store) addPipeline(spec PipelineSpec, now time.Time, seed int64) (*pip
 		st.addBridge(pl, bs, now, seed)
 	}
 	pl.creating = false
+	pl.updatedAt = lastChange(pl)
 	st.pipelineChanged(pl)
 	return pl, nil
+}
+
+// lastChange is when a pipeline created with its jobs' history last changed
+// status: at least when it was created and when each of its jobs was created,
+// started and finished, since GitLab recomputes the pipeline's status as its
+// jobs move, and the last of those moves is the last write of the row.
+func lastChange(pl *pipeline) time.Time {
+	t := pl.createdAt
+	for _, jobs := range [][]*job{pl.builds, pl.bridges} {
+		for _, j := range jobs {
+			for _, at := range []time.Time{j.createdAt, j.startedAt, j.finishedAt} {
+				if at.After(t) {
+					t = at
+				}
+			}
+		}
+	}
+	return t
 }
 
 // resolveAgo turns created_ago into created_at, now minus the duration.

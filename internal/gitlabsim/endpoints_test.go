@@ -232,3 +232,86 @@ func TestClientDownloadsAJobsArtifactsArchiveUntilErased(t *testing.T) {
 		t.Fatalf("after erase: %v %d", err, statusOf(resp))
 	}
 }
+
+// A walk over a project's pipelines by last update relies on what GitLab
+// does: updated_at moves when the pipeline's status changes (not when a job
+// changes under an unchanged status, nor when a job is erased); a historical
+// pipeline was last updated when its last job finished; the time filters are
+// inclusive; child pipelines are listed only when asked for by source.
+func TestPipelinesListByLastUpdate(t *testing.T) {
+	w := newWorld(t, Options{}, []JobSpec{{Name: "a", Status: StatusRunning, Trace: "ok"}, {Name: "b", Status: StatusRunning}}, nil)
+	c := client(t, w.url, testToken)
+	old := time.Now().Add(-72 * time.Hour).Truncate(time.Millisecond)
+	finished := old.Add(2 * time.Hour)
+	hist, err := w.s.CreatePipeline(PipelineSpec{ProjectID: 1, CreatedAt: &old,
+		Jobs: []JobSpec{{Name: "build", Status: StatusSuccess, FinishedAt: &finished}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := w.s.CreatePipeline(PipelineSpec{ProjectID: 1, Source: "parent_pipeline", Jobs: []JobSpec{{Name: "c", Status: StatusSuccess}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := func(id int64) time.Time {
+		t.Helper()
+		p, _, err := c.Pipelines.GetPipeline(1, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *p.UpdatedAt
+	}
+	if got := updated(hist.ID); !got.Equal(finished) {
+		t.Errorf("a historical pipeline's updated_at is %s, want its last job's finish %s", got, finished)
+	}
+
+	running := updated(w.pl.ID)
+	time.Sleep(5 * time.Millisecond)
+	if _, err := w.s.SetJobStatus(w.job("a"), StatusSuccess, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := updated(w.pl.ID); !got.Equal(running) {
+		t.Errorf("a job finishing while the pipeline runs on moved updated_at from %s to %s", running, got)
+	}
+	if _, _, err := c.Jobs.EraseJob(1, w.job("a")); err != nil {
+		t.Fatal(err)
+	}
+	if got := updated(w.pl.ID); !got.Equal(running) {
+		t.Errorf("erasing a job moved its pipeline's updated_at from %s to %s", running, got)
+	}
+	if _, err := w.s.SetJobStatus(w.job("b"), StatusSuccess, ""); err != nil {
+		t.Fatal(err)
+	}
+	done := updated(w.pl.ID)
+	if !done.After(running) {
+		t.Errorf("the pipeline finishing left updated_at at %s", done)
+	}
+
+	list := func(opt *gitlab.ListProjectPipelinesOptions) []int64 {
+		t.Helper()
+		opt.OrderBy, opt.Sort = gitlab.Ptr("updated_at"), gitlab.Ptr("asc")
+		got, _, err := c.Pipelines.ListProjectPipelines(1, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []int64{}
+		for _, p := range got {
+			out = append(out, p.ID)
+		}
+		return out
+	}
+	if got, want := list(&gitlab.ListProjectPipelinesOptions{}), []int64{hist.ID, w.pl.ID}; !slices.Equal(got, want) {
+		t.Errorf("by last update: %v, want %v (no child pipeline)", got, want)
+	}
+	// The library sends whole seconds; GitLab and the simulator take any
+	// precision, so ask with the exact millisecond through the raw query.
+	at := func(key string, v time.Time) string { return key + "=" + v.UTC().Format("2006-01-02T15:04:05.000Z") }
+	api := w.url + "/api/v4/projects/1/pipelines?order_by=updated_at&sort=asc&"
+	var got []struct{ ID int64 }
+	do(t, "GET", api+at("updated_after", finished)+"&"+at("updated_before", finished), "", auth(testToken)).json(t, &got)
+	if len(got) != 1 || got[0].ID != hist.ID {
+		t.Errorf("updated_after and updated_before equal to a pipeline's updated_at: %v, want only it", got)
+	}
+	if got := list(&gitlab.ListProjectPipelinesOptions{Source: gitlab.Ptr("parent_pipeline")}); !slices.Equal(got, []int64{child.ID}) {
+		t.Errorf("source=parent_pipeline: %v, want the child %d", got, child.ID)
+	}
+}

@@ -11,6 +11,9 @@ import (
 // GET /projects/:id/pipelines and GET /projects/:id/pipelines/:pipeline_id,
 // as lib/api/ci/pipelines.rb and Ci::PipelinesFinder serve them.
 
+// sourceParentPipeline is the source of a child pipeline.
+const sourceParentPipeline = "parent_pipeline"
+
 // pipelineSources are the values source= accepts (Ci::Pipeline.sources).
 var pipelineSources = []string{
 	"unknown", "push", "web", "trigger", "schedule", "api", "external", "pipeline", "chat", "webide",
@@ -138,13 +141,22 @@ func (pq pipelineQuery) matches(pl *pipeline) bool {
 		pq.username != "" && (pl.user == nil || pl.user.username != pq.username),
 		pq.name != nil,                         // pipelines have no name here (workflow:name)
 		pq.yamlErrors != nil && *pq.yamlErrors, // nor configuration errors
-		!pq.createdAfter.IsZero() && !pl.createdAt.After(pq.createdAfter),
-		!pq.createdBefore.IsZero() && !pl.createdAt.Before(pq.createdBefore),
-		!pq.updatedAfter.IsZero() && !pl.updatedAt.After(pq.updatedAfter),
-		!pq.updatedBefore.IsZero() && !pl.updatedAt.Before(pq.updatedBefore):
+		// The time filters are inclusive: CreatedAtFilterable and
+		// UpdatedAtFilterable compare with gteq and lteq.
+		!pq.createdAfter.IsZero() && pl.createdAt.Before(pq.createdAfter),
+		!pq.createdBefore.IsZero() && pl.createdAt.After(pq.createdBefore),
+		!pq.updatedAfter.IsZero() && pl.updatedAt.Before(pq.updatedAfter),
+		!pq.updatedBefore.IsZero() && pl.updatedAt.After(pq.updatedBefore):
 		return false
 	}
 	return true
+}
+
+// listed says whether the finder's base set holds the pipeline: child
+// pipelines (source parent_pipeline) only when they are asked for by source
+// (Ci::PipelinesFinder#prefiltered_pipelines, pipelines.no_child).
+func (pq pipelineQuery) listed(pl *pipeline) bool {
+	return pl.source != sourceParentPipeline || pq.source == sourceParentPipeline
 }
 
 // latestPerRef keeps, for scope=branches or tags, the newest pipeline of
@@ -215,7 +227,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request, p princip
 	}
 	matched := make([]*pipeline, 0, len(pr.pipelines))
 	for _, pl := range pr.pipelines {
-		if (only == nil || only[pl]) && pq.matches(pl) {
+		if (only == nil || only[pl]) && pq.listed(pl) && pq.matches(pl) {
 			matched = append(matched, pl)
 		}
 	}

@@ -21,6 +21,7 @@ func (st *store) issueToken(j *job) {
 // place a job's status changes after creation.
 func (st *store) setStatus(j *job, to, reason string, now time.Time) {
 	from := j.status
+	defer j.pipeline.touchIfStatusChanged(j.pipeline.status(), now)
 	if !j.retried {
 		j.pipeline.counts[bucketOf(from, j.allowFailure)]--
 		j.pipeline.counts[bucketOf(to, j.allowFailure)]++
@@ -37,7 +38,6 @@ func (st *store) setStatus(j *job, to, reason string, now time.Time) {
 		}
 	}
 	j.cancelGen++
-	j.pipeline.updatedAt = now
 	st.touch(j.pipeline)
 	switch {
 	case to == StatusRunning || to == StatusCanceling:
@@ -95,12 +95,24 @@ func (st *store) retry(j *job, by *user, now time.Time) *job {
 		downstreamProjectID: j.downstreamProjectID, variables: slices.Clone(j.variables), needs: j.needs,
 	}
 	st.nextJob++
+	defer j.pipeline.touchIfStatusChanged(j.pipeline.status(), now)
 	j.pipeline.counts[bucketOf(j.status, j.allowFailure)]--
 	j.retried = true
-	j.pipeline.updatedAt = now
 	st.attach(n)
 	st.resetSkippedAfter(n, now)
 	return n
+}
+
+// touchIfStatusChanged sets the pipeline's updated_at when its status is no
+// longer before. GitLab writes a pipeline row when its status changes
+// (Ci::Pipeline#set_status fires a state machine event, which does nothing
+// for the status the pipeline already has), not when one of its jobs changes
+// while the pipeline's composite status stays the same; erasing a job does
+// not touch its pipeline either.
+func (pl *pipeline) touchIfStatusChanged(before string, now time.Time) {
+	if pl.status() != before {
+		pl.updatedAt = now
+	}
 }
 
 func (st *store) erase(j *job, now time.Time) {
