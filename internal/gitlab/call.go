@@ -12,6 +12,7 @@ const (
 	epUser          = "/api/v4/user"
 	epJob           = "/api/v4/projects/:id/jobs/:job_id"
 	epProjectJobs   = "/api/v4/projects/:id/jobs"
+	epPipelines     = "/api/v4/projects/:id/pipelines"
 	epPipelineJobs  = "/api/v4/projects/:id/pipelines/:pipeline_id/jobs"
 	epBridges       = "/api/v4/projects/:id/pipelines/:pipeline_id/bridges"
 	epRetry         = "/api/v4/projects/:id/jobs/:job_id/retry"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 	"golang.org/x/oauth2"
@@ -30,6 +31,11 @@ type Client interface {
 	// visit returns false, and no further page is fetched. scopes filters
 	// by status; none means all.
 	ListProjectJobs(ctx context.Context, project string, scopes []string, visit func(Job) bool) error
+	// ListPipelinesUpdatedSince returns one page (PipelinesPerPage) of the
+	// project's pipelines, least recently updated first, among those last
+	// updated at or after since (zero: all); children lists the child
+	// pipelines instead, which GitLab lists apart.
+	ListPipelinesUpdatedSince(ctx context.Context, project string, since time.Time, children bool) ([]Pipeline, error)
 	// RetryJob retries a finished job and returns the NEW job.
 	RetryJob(ctx context.Context, project string, jobID int64) (*Job, error)
 	// PlayJob starts a manual job with optional variables.
