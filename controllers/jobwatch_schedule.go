@@ -64,13 +64,13 @@ func openWindow(jw *civ1alpha1.JobWatch, now time.Time) (*civ1alpha1.ActionWindo
 // nextSyncAfter is how long after now to sync next. When the guard held jobs
 // back, it is when the action window ends: the next interval takes them, and
 // no earlier sync (a backoff ending) could act on them. Otherwise it is the
-// interval (with the watch's jitter), or sooner when a job's backoff or age
-// threshold ends (revisit, zero if none).
+// watch's next slot on its grid (policy.NextSyncAt), or sooner when a job's
+// backoff or age threshold ends (revisit, zero if none).
 func nextSyncAfter(jw *civ1alpha1.JobWatch, now, revisit time.Time, heldBack bool) time.Duration {
 	if w := jw.Status.ActionWindow; heldBack && w != nil {
 		return max(w.Start.Add(interval(jw)).Sub(now), time.Second)
 	}
-	next := policy.NextSync(interval(jw), jw.Namespace+"/"+jw.Name)
+	next := policy.NextSyncAt(now, interval(jw), jw.Namespace+"/"+jw.Name).Sub(now)
 	if !revisit.IsZero() {
 		next = min(next, max(revisit.Sub(now), time.Second))
 	}

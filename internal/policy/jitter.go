@@ -50,19 +50,53 @@ func mix64(x uint64) uint64 {
 	return x
 }
 
-// NextSync is when to sync a watch next: interval plus up to 10% of it
-// (interval * JitterFor(key)). With key the watch's namespace/name, many
-// watches with the same interval, started together (after a manager
-// restart), spread over a tenth of their interval instead of hitting GitLab
-// in the same second, while each keeps a steady period. A non-positive
-// interval is returned as is.
-func NextSync(interval time.Duration, key string) time.Duration {
+// Phase is a watch's place in its interval, in [0, 1), from key (its
+// namespace/name): a hash, so every restart of every replica gives the same.
+func Phase(key string) float64 { return JitterFor(key) / MaxJitter }
+
+// NextSyncAt is when a watch that synced at now syncs next: the first instant
+// of its grid at least half an interval after now. The grid is the instants
+// Phase(key)*interval + k*interval since the Unix epoch.
+//
+// A grid keeps watches spread. With a period of interval plus a jitter of
+// its own, each watch would run at a slightly different period: watches
+// created together drift apart and back together, and a restart, which
+// starts every due watch at once, would line them up again. On a grid, the
+// watches of one interval fall evenly over it whenever they were created,
+// restarted or delayed, and a late sync does not push the later ones back.
+// Half an interval is the least gap after a sync that comes off the grid (a
+// backoff ending, a sync request): the next one is the grid's, not a second
+// sync a moment later. A non-positive interval gives now.
+func NextSyncAt(now time.Time, interval time.Duration, key string) time.Time {
 	if interval <= 0 {
-		return interval
+		return now
 	}
-	extra := time.Duration(float64(interval) * JitterFor(key))
-	if extra < 0 || interval > math.MaxInt64-extra {
-		return math.MaxInt64
+	iv := int64(interval)
+	offset := int64(Phase(key) * float64(iv))
+	earliest := now.Add(interval / 2).UnixNano()
+	k := ceilDiv(earliest-offset, iv)
+	return time.Unix(0, k*iv+offset).In(now.Location())
+}
+
+// FirstSyncDelay is how long after this process first sees a watch that is
+// due (a new one, or one whose sync came due while no manager ran) it syncs:
+// Phase(key) of the smaller of interval and maxSpread. A thousand watches
+// applied together, or found overdue by a manager that starts, spread over
+// that span instead of hitting GitLab in the same second; maxSpread bounds
+// how long a new watch with a long interval waits for its first sync.
+func FirstSyncDelay(interval, maxSpread time.Duration, key string) time.Duration {
+	span := min(interval, maxSpread)
+	if span <= 0 {
+		return 0
 	}
-	return interval + extra
+	return time.Duration(Phase(key) * float64(span))
+}
+
+// ceilDiv is a/b rounded up, for b > 0.
+func ceilDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a > 0 {
+		q++
+	}
+	return q
 }

@@ -59,22 +59,54 @@ func TestJitterForIsDeterministicAndInRange(t *testing.T) {
 	}
 }
 
-func TestNextSyncAddsUpToATenth(t *testing.T) {
+func TestNextSyncAtKeepsEachWatchOnItsGridAndSpreadsWatchesOverTheInterval(t *testing.T) {
 	interval := time.Minute
+	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+	var slots [6]int // watches per 10-second slice of the minute
+	for i := range 1200 {
+		key := "ns/watch-" + strconv.Itoa(i)
+		next := NextSyncAt(now, interval, key)
+		if d := next.Sub(now); d < interval/2 || d >= interval*3/2 {
+			t.Fatalf("%s: next sync %s after now, want within [interval/2, 3*interval/2)", key, d)
+		}
+		// On the grid: late or early, the sync after keeps the phase.
+		for _, late := range []time.Duration{0, 7 * time.Second, 25 * time.Second} {
+			if again := NextSyncAt(next.Add(late), interval, key); again.Sub(next) != interval {
+				t.Fatalf("%s: a sync %s late is followed %s after its slot, want the interval", key, late, again.Sub(next))
+			}
+		}
+		slots[next.Sub(now.Truncate(interval)).Nanoseconds()%int64(interval)/int64(10*time.Second)]++
+	}
+	for i, n := range slots {
+		if n < 120 || n > 280 {
+			t.Errorf("slice %d of the minute holds %d of 1200 watches, want about 200: %v", i, n, slots)
+		}
+	}
+	if got := NextSyncAt(now, 0, "x"); !got.Equal(now) {
+		t.Errorf("a zero interval gives %s, want now", got)
+	}
+	if got := NextSyncAt(now, 24*time.Hour, "x"); got.Sub(now) < 12*time.Hour || got.Sub(now) >= 36*time.Hour {
+		t.Errorf("a day's interval gives %s", got.Sub(now))
+	}
+}
+
+func TestFirstSyncDelaySpreadsNewWatchesOverTheSmallerOfIntervalAndSpread(t *testing.T) {
+	var maxDelay time.Duration
 	for i := range 1000 {
 		key := "ns/watch-" + strconv.Itoa(i)
-		got := NextSync(interval, key)
-		if got < interval || got > interval+interval/10 {
-			t.Fatalf("NextSync(%v, %q) = %v", interval, key, got)
+		d := FirstSyncDelay(time.Hour, time.Minute, key)
+		if d < 0 || d >= time.Minute {
+			t.Fatalf("%s: first sync after %s, want within a minute", key, d)
 		}
-		if got != NextSync(interval, key) {
-			t.Fatal("not deterministic")
+		maxDelay = max(maxDelay, d)
+		if short := FirstSyncDelay(10*time.Second, time.Minute, key); short >= 10*time.Second {
+			t.Fatalf("%s: a 10 s watch waits %s for its first sync", key, short)
 		}
 	}
-	if NextSync(0, "x") != 0 || NextSync(-time.Second, "x") != -time.Second {
-		t.Error("a non-positive interval must come back as is")
+	if maxDelay < 50*time.Second {
+		t.Errorf("1000 watches start within %s of a minute: not spread", maxDelay)
 	}
-	if got := NextSync(time.Duration(1<<62), "x"); got < time.Duration(1<<62) {
-		t.Errorf("huge interval overflowed: %v", got)
+	if FirstSyncDelay(time.Minute, 0, "x") != 0 {
+		t.Error("no spread must mean no delay")
 	}
 }

@@ -333,8 +333,13 @@ func (p *Policy) ResolveByVerdicts(job gitlab.Job, now time.Time, verdicts func(
 // then instead of passing it by for good (an Erase rule's minAgeSeconds after
 // a job finished, say); ok is false when age is not what stands in the way.
 func (p *Policy) RevisitAt(job gitlab.Job, now time.Time) (at time.Time, ok bool) {
+	return p.revisitAmong(job, now, func(*Rule) bool { return true })
+}
+
+// revisitAmong is RevisitAt over the rules keep accepts.
+func (p *Policy) revisitAmong(job gitlab.Job, now time.Time, keep func(*Rule) bool) (at time.Time, ok bool) {
 	for _, r := range p.rules {
-		if !r.fits(job) || r.oldEnough(job, now) {
+		if !keep(r) || !r.fits(job) || r.oldEnough(job, now) {
 			continue
 		}
 		t, known := r.oldEnoughAt(job)

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"path"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -616,5 +617,45 @@ func TestRuleAccessors(t *testing.T) {
 	empty := mustCompile(t)
 	if r, _ := empty.Match(failedJob(), t0); r != nil {
 		t.Error("an empty policy matched")
+	}
+}
+
+func TestAgeRulesSplitBetweenTheSweepAndTheHistoryWalks(t *testing.T) {
+	p := mustCompile(t,
+		v1alpha1.WatchRule{Name: "stuck", Action: v1alpha1.ActionCancel, Match: v1alpha1.RuleMatch{MinAgeSeconds: 900}},
+		v1alpha1.WatchRule{Name: "old-manual", Action: v1alpha1.ActionCancel,
+			Match: v1alpha1.RuleMatch{Statuses: []v1alpha1.JobStatus{"manual", "running"}, MinAgeSeconds: 7 * 86400}},
+		v1alpha1.WatchRule{Name: "retention", Action: v1alpha1.ActionErase, Match: v1alpha1.RuleMatch{MinAgeSeconds: 30 * 86400}},
+		v1alpha1.WatchRule{Name: "failed-logs", Action: v1alpha1.ActionErase,
+			Match: v1alpha1.RuleMatch{Statuses: []v1alpha1.JobStatus{"failed"}, MinAgeSeconds: 7 * 86400}},
+		v1alpha1.WatchRule{Name: "infra", Action: v1alpha1.ActionRetry})
+	week, month := 7*24*time.Hour, 30*24*time.Hour
+	if got := p.HistoryAges(); !slices.Equal(got, []time.Duration{week, month}) {
+		t.Errorf("HistoryAges = %v, want a week and a month (the 15-minute rule matches only transient statuses)", got)
+	}
+	statuses, every := p.OpenSweep()
+	if !slices.Equal(statuses, []string{"pending", "running"}) || every != 15*time.Minute {
+		t.Errorf("OpenSweep = %v every %s, want pending and running every 15m", statuses, every)
+	}
+
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	failed := gitlab.Job{ID: 1, Status: "failed", FinishedAt: &t0, CreatedAt: &t0}
+	if at, ok := p.RevisitAtForAge(failed, t0.Add(time.Hour), week); !ok || !at.Equal(t0.Add(week)) {
+		t.Errorf("the week's walk waits for a failed job until %s, %v; want a week after it finished", at, ok)
+	}
+	if at, ok := p.RevisitAtForAge(failed, t0.Add(8*24*time.Hour), month); !ok || !at.Equal(t0.Add(month)) {
+		t.Errorf("the month's walk waits until %s, %v; want a month after", at, ok)
+	}
+	if _, ok := p.RevisitAtForAge(failed, t0.Add(8*24*time.Hour), week); ok {
+		t.Error("a week-old failed job is old enough for the week's walk, which must not wait")
+	}
+	running := gitlab.Job{ID: 2, Status: "running", StartedAt: &t0, CreatedAt: &t0}
+	if _, ok := p.RevisitAtForAge(running, t0, week); ok {
+		t.Error("a running job is the sweep's: no history walk waits for it")
+	}
+	if none := mustCompile(t, v1alpha1.WatchRule{Name: "infra", Action: v1alpha1.ActionRetry}); len(none.HistoryAges()) != 0 {
+		t.Error("a watch without age rules has no history walk")
+	} else if s, _ := none.OpenSweep(); s != nil {
+		t.Error("a watch without age rules has no sweep")
 	}
 }

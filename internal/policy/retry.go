@@ -79,7 +79,8 @@ type Decision struct {
 }
 
 // MaxJitter is the upper bound (exclusive) of the jitter fraction that
-// RetryDecision and NextSync add to a wait.
+// RetryDecision adds to a backoff (Phase is the same hash over a whole
+// interval).
 const MaxJitter = 0.1
 
 // RetryDecision decides whether to retry job, a failed attempt a Retry rule
