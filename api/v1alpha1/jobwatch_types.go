@@ -188,6 +188,9 @@ type RuleMatch struct {
 
 	// minAgeSeconds is how old the job must be: for Cancel, since it started (or was
 	// created, if it has not started); for Erase, since it finished; otherwise since created.
+	// A rule with minAgeSeconds reaches the project's whole history, jobs older than the
+	// watch included (status.history shows how far); a rule without one acts on the jobs
+	// that are new when the watch first syncs (the newest 1,000) and after.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=315360000
@@ -385,6 +388,54 @@ type ActionWindow struct {
 	Actions int32 `json:"actions"`
 }
 
+// HistoryWalk is how far a watch has walked its project's history for its age rules of
+// one minAgeSeconds. A walk reads the project's pipelines from the least recently updated,
+// each once it has been quiet (its status unchanged) for minAgeSeconds, when every job in it
+// is old enough for those rules, and acts on what they match; a pipeline that changes later
+// (a retry) comes round again. A new walk starts from the project's oldest pipeline, a
+// bounded number of requests per sync, and once caught up costs a request only when a
+// pipeline comes of age.
+type HistoryWalk struct {
+	// minAgeSeconds is the minAgeSeconds of the rules this walk serves.
+	MinAgeSeconds int64 `json:"minAgeSeconds"`
+
+	// childPipelines is true for the walk over the project's child pipelines, which GitLab
+	// lists apart from the others.
+	// +optional
+	ChildPipelines bool `json:"childPipelines,omitempty"`
+
+	// rulesHash identifies the rules this walk serves. When they change, the walk starts
+	// again from the oldest pipeline: the new rules may match jobs the old ones passed by.
+	// +kubebuilder:validation:MaxLength=16
+	RulesHash string `json:"rulesHash"`
+
+	// reachedTime is how far the walk has come: every pipeline last updated before it, and
+	// those of reachedPipelineIDs, has been visited. Unset until the first pipeline is.
+	// +optional
+	ReachedTime *metav1.MicroTime `json:"reachedTime,omitempty"`
+
+	// reachedPipelineIDs are the visited pipelines last updated at reachedTime exactly.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=100
+	ReachedPipelineIDs []int64 `json:"reachedPipelineIDs,omitempty"`
+
+	// caughtUp is true when the last step visited every pipeline quiet for minAgeSeconds:
+	// the backlog is done, and the walk waits for pipelines to come of age.
+	// +optional
+	CaughtUp bool `json:"caughtUp,omitempty"`
+
+	// nextTime is when the walk's next step is due: when the next pipeline will have been
+	// quiet for minAgeSeconds, or when a job it waits for is old enough. Unset while the walk
+	// is behind: it goes on at every sync.
+	// +optional
+	NextTime *metav1.Time `json:"nextTime,omitempty"`
+
+	// pipelinesVisited counts the pipelines the walk has read.
+	// +optional
+	PipelinesVisited int64 `json:"pipelinesVisited,omitempty"`
+}
+
 // JobWatchStatus is what the watch saw and did, bounded in size.
 type JobWatchStatus struct {
 	// conditions: Ready is True when the last sync succeeded; Stalled is True when the
@@ -399,12 +450,16 @@ type JobWatchStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// lastSyncTime is when the last sync finished.
+	// lastSyncTime is when the last sync that wrote status finished. A sync that finds
+	// nothing new (no job to act on, the cursors where they were) writes no status at all,
+	// except every 10 minutes, so this is at most about 10 minutes older than the last sync.
 	// +optional
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 
-	// nextSyncTime is when the next sync is due: the interval after the last one,
-	// or sooner when a job's backoff or age threshold ends first.
+	// nextSyncTime is when the next sync was due as of lastSyncTime: the watch's next slot
+	// (intervalSeconds apart, at a phase of its own so that watches spread over the
+	// interval), or sooner when a job's backoff or age threshold ends first. The manager keeps
+	// the schedule in memory and reads it from here after a restart.
 	// +optional
 	NextSyncTime *metav1.Time `json:"nextSyncTime,omitempty"`
 
@@ -412,7 +467,15 @@ type JobWatchStatus struct {
 	// +optional
 	Cursor *ScanCursor `json:"cursor,omitempty"`
 
-	// lastSync is what the last sync did.
+	// history is how far the walks of the age rules (minAgeSeconds) through the project's
+	// history have come, one per age (and one more for child pipelines): whether each has
+	// caught up with its backlog, and how far back it has reached.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	History []HistoryWalk `json:"history,omitempty"`
+
+	// lastSync is what the last sync that wrote status did (see lastSyncTime).
 	// +optional
 	LastSync *SyncSummary `json:"lastSync,omitempty"`
 
