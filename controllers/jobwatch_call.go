@@ -78,7 +78,9 @@ func (s *syncer) call(ctx context.Context, rule string, action civ1alpha1.Action
 func (s *syncer) resumePending(ctx context.Context) error {
 	for _, p := range slices.Clone(s.jw.Status.PendingActions) {
 		if at, inFlight := s.pendingUntil(p.JobID); inFlight {
-			s.keepOpen(p.JobID, at)
+			// Looked at again once the claim has expired, whatever the scan
+			// reads then: pending actions are found in status, not in a scan.
+			s.revisitBy(at)
 			continue
 		}
 		job := gitlab.Job{ID: p.JobID, Name: p.JobName, PipelineID: p.PipelineID, Bridge: p.Bridge}

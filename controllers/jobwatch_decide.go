@@ -34,37 +34,50 @@ import (
 // per-interval guard and dry-run decide whether its action is queued.
 
 // evaluate decides, oldest job first (so that under the guard older failures
-// go first), what to do with each job.
-func (s *syncer) evaluate(ctx context.Context, jobs []gitlab.Job) error {
+// go first), what to do with each job. A job can be read twice in one sync
+// (by the scan of new jobs and by a history walk): it is decided once, and
+// the second reader is told what the first was told to keep open.
+func (s *syncer) evaluate(ctx context.Context, jobs []gitlab.Job, track jobTracker) error {
 	newestAttempt := map[string]int64{}
 	for _, j := range jobs {
 		key := attemptKey(j)
 		newestAttempt[key] = max(newestAttempt[key], j.ID)
-		s.newest = max(s.newest, j.ID)
 	}
 	slices.SortFunc(jobs, func(a, b gitlab.Job) int { return cmp.Compare(a.ID, b.ID) })
 	for _, job := range jobs {
-		superseded := newestAttempt[attemptKey(job)] > job.ID
-		if s.memory.isSettled(job.ID) || (superseded && !s.hasErase) {
-			continue // nothing left to do; only erasing an older attempt could matter
-		}
-		if at, pending := s.pendingUntil(job.ID); pending {
-			s.keepOpen(job.ID, at) // an earlier call may be in flight: not decided again
+		if kept, seen := s.decided[job.ID]; seen {
+			for _, k := range kept {
+				track.keep(job, k.why, k.at)
+			}
 			continue
 		}
-		rule, err := s.pol.ResolveByVerdicts(job, s.now, func() (policy.LogVerdicts, error) { return s.logVerdicts(ctx, job) })
-		if err != nil {
-			return gitlabFailure(err, fmt.Sprintf("the log of job %d", job.ID))
-		}
-		if rule == nil {
-			s.keepOpenIfUnsettled(job)
-			continue
-		}
-		if err := s.decide(ctx, rule, job, superseded); err != nil {
+		s.decided[job.ID] = nil
+		s.track = track
+		if err := s.evaluateJob(ctx, job, newestAttempt[attemptKey(job)] > job.ID); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// evaluateJob decides what to do with one job.
+func (s *syncer) evaluateJob(ctx context.Context, job gitlab.Job, superseded bool) error {
+	if s.memory.isSettled(job.ID) || (superseded && !s.hasErase) {
+		return nil // nothing left to do; only erasing an older attempt could matter
+	}
+	if at, pending := s.pendingUntil(job.ID); pending {
+		s.keep(job, openWaiting, at) // an earlier call may be in flight: not decided again
+		return nil
+	}
+	rule, err := s.pol.ResolveByVerdicts(job, s.now, func() (policy.LogVerdicts, error) { return s.logVerdicts(ctx, job) })
+	if err != nil {
+		return gitlabFailure(err, fmt.Sprintf("the log of job %d", job.ID))
+	}
+	if rule == nil {
+		s.keepOpenIfUnsettled(job)
+		return nil
+	}
+	return s.decide(ctx, rule, job, superseded)
 }
 
 // logVerdicts reads a job's log tail and matches it against every rule's
@@ -108,7 +121,7 @@ func (s *syncer) decide(ctx context.Context, rule *policy.Rule, job gitlab.Job, 
 			s.settleIfFinished(job)
 			return nil
 		case policy.Wait:
-			s.keepOpen(job.ID, d.NotBefore)
+			s.keep(job, openWaiting, d.NotBefore)
 			return nil
 		}
 	}
@@ -117,7 +130,7 @@ func (s *syncer) decide(ctx context.Context, rule *policy.Rule, job gitlab.Job, 
 	if s.budget == 0 {
 		counters.SkippedGuard++
 		s.heldBack = true
-		s.keepOpen(job.ID, time.Time{}) // the next interval takes it
+		s.keep(job, openHeldBack, time.Time{}) // the next interval takes it
 		return nil
 	}
 	if s.jw.Spec.DryRun {
@@ -130,7 +143,7 @@ func (s *syncer) decide(ctx context.Context, rule *policy.Rule, job gitlab.Job, 
 	}
 	vars, err := s.secrets.variableValues(ctx, s.jw.Namespace, rule.Variables())
 	if err != nil {
-		s.keepOpen(job.ID, time.Time{})
+		s.keep(job, openWaiting, time.Time{})
 		s.warnVariables(rule, job, err)
 		return nil
 	}
@@ -139,7 +152,7 @@ func (s *syncer) decide(ctx context.Context, rule *policy.Rule, job gitlab.Job, 
 	if a := rule.Action(); a == civ1alpha1.ActionPlay || a == civ1alpha1.ActionCancel {
 		// A played or canceled job keeps its id and runs on (or winds down): a
 		// later rule may still have something to say about how it ends.
-		s.keepOpen(job.ID, time.Time{})
+		s.keep(job, openActing, time.Time{})
 	}
 	return nil
 }
@@ -168,21 +181,19 @@ func (s *syncer) attemptsOf(ctx context.Context, job gitlab.Job) ([]gitlab.Job, 
 	return a, nil
 }
 
-// keepOpenIfUnsettled keeps a job that matched no rule in the scan window while
-// it can still change into something a rule matches: it has not finished (and
-// is not parked as manual or scheduled with no rule for that), or a rule will
+// keepOpenIfUnsettled keeps a job that matched no rule open while it can
+// still change into something a rule matches: it has not finished (and is
+// not parked as manual or scheduled with no rule for that), or a rule will
 // match it once it is old enough. Any other finished job is settled.
 func (s *syncer) keepOpenIfUnsettled(job gitlab.Job) {
+	at, ageing := s.pol.RevisitAt(job, s.now)
 	parked := (job.Status == "manual" || job.Status == "scheduled") && !slices.Contains(s.watched, job.Status)
-	if !slices.Contains(finishedStatuses, job.Status) && !parked {
-		s.keepOpen(job.ID, time.Time{})
-		return
-	}
-	at, ok := s.pol.RevisitAt(job, s.now)
 	switch {
-	case ok && at.Sub(s.now) <= openHorizon:
-		s.keepOpen(job.ID, at)
-	case !ok:
+	case !slices.Contains(finishedStatuses, job.Status) && !parked:
+		s.keep(job, openUnfinished, at)
+	case ageing:
+		s.keep(job, openAgeing, at)
+	default:
 		s.settleIfFinished(job)
 	}
 }
@@ -194,11 +205,23 @@ func (s *syncer) settleIfFinished(job gitlab.Job) {
 	}
 }
 
+// keep tells the tracker of the jobs being evaluated why a job stays open,
+// and remembers it for a second reader of the job in this sync.
+func (s *syncer) keep(job gitlab.Job, why openReason, at time.Time) {
+	s.decided[job.ID] = append(s.decided[job.ID], keptOpen{why: why, at: at})
+	s.track.keep(job, why, at)
+}
+
 // keepOpen makes the next sync read back to jobID, and sync again by at if set.
 func (s *syncer) keepOpen(jobID int64, at time.Time) {
 	if s.oldestOpen == 0 || jobID < s.oldestOpen {
 		s.oldestOpen = jobID
 	}
+	s.revisitBy(at)
+}
+
+// revisitBy makes the next sync come by at, if set.
+func (s *syncer) revisitBy(at time.Time) {
 	if !at.IsZero() && (s.revisit.IsZero() || at.Before(s.revisit)) {
 		s.revisit = at
 	}

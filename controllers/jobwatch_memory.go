@@ -17,6 +17,8 @@ limitations under the License.
 package controllers
 
 import (
+	"time"
+
 	"k8s.io/utils/lru"
 
 	"github.com/jobops-dev/gitlab-job-operator/internal/policy"
@@ -43,6 +45,9 @@ type watchMemory struct {
 	// logs holds the verdicts of finished attempts' logs on the rules'
 	// patterns, so each log is read at most once.
 	logs *lru.Cache // job id -> policy.LogVerdicts
+	// sweepDue is when the sweep of jobs in transient statuses is next due
+	// (zero: at the next sync). A restart sweeps at its first sync.
+	sweepDue time.Time
 }
 
 func newWatchMemory() *watchMemory {

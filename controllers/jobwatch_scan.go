@@ -33,24 +33,24 @@ import (
 const (
 	// logTailBytes is how much of a job's log a logPattern is matched against.
 	logTailBytes = 64 << 10
-	// maxScanJobs bounds one sync's reading of a project: a new watch starts from
-	// the newest jobs, and an old open job deeper than this is let go.
+	// maxScanJobs bounds one sync's reading of new jobs: a new watch starts
+	// from the newest jobs, and an old open job deeper than this is let go
+	// (the age rules reach such jobs by the sweep and the history walks).
 	maxScanJobs = 1000
-	// openHorizon bounds how long a job waiting for a rule's age threshold keeps
-	// the scan reading back to it.
-	openHorizon = 24 * time.Hour
 )
 
 // syncer is one sync of one JobWatch.
 //
 // The scan reads the project's jobs newest first and stops at the cursor: the
 // newest job seen before, or further back, the oldest job that was still open
-// (running, or waiting for a backoff or an age threshold). Jobs in between are
-// matched against the rules (jobwatch_decide.go); GitLab's state decides what
-// is left to do, so a job acted on before (retried, played, canceled, erased)
-// no longer matches. Actions are recorded as pending in status before their
-// calls, and a pending action found at the next sync is checked with GitLab
-// before it is called again (jobwatch_call.go).
+// (running, or waiting for a backoff). Jobs in between are matched against
+// the rules (jobwatch_decide.go); GitLab's state decides what is left to do,
+// so a job acted on before (retried, played, canceled, erased) no longer
+// matches. Rules with an age reach further: the sweep (jobwatch_sweep.go)
+// and the history walks (jobwatch_history.go) bring them the jobs the scan
+// never read or let go. Actions are recorded as pending in status before
+// their calls, and a pending action found at the next sync is checked with
+// GitLab before it is called again (jobwatch_call.go).
 type syncer struct {
 	*JobWatchReconciler
 	jw      *civ1alpha1.JobWatch
@@ -71,6 +71,8 @@ type syncer struct {
 	watched    []string // statuses some rule matches
 	hasErase   bool
 	attempts   map[int64][]gitlab.Job // include_retried attempts, by pipeline
+	decided    map[int64][]keptOpen   // jobs decided about, and why each stays open
+	track      jobTracker             // what keeping the job being decided open means
 	queued     []queuedAction
 	scanned    int
 	candidates int
@@ -78,6 +80,8 @@ type syncer struct {
 	newest     int64
 	oldestOpen int64
 	revisit    time.Time // the earliest moment a waiting job is due
+	walks      []*historyWalk
+	sweepDue   time.Time // when the next sweep is due, if this sync swept
 }
 
 type queuedAction struct {
@@ -90,7 +94,7 @@ func newSyncer(r *JobWatchReconciler, jw *civ1alpha1.JobWatch, conn *resolvedCon
 	status *statusPatcher, report *reporter, now time.Time) *syncer {
 	s := &syncer{JobWatchReconciler: r, jw: jw, conn: conn, gl: conn.client, project: jw.Spec.Project.String(),
 		pol: state.policy, memory: state.memory, status: status, report: report, now: now,
-		attempts: map[int64][]gitlab.Job{}}
+		attempts: map[int64][]gitlab.Job{}, decided: map[int64][]keptOpen{}}
 	for _, rule := range s.pol.Rules() {
 		for _, st := range rule.Statuses() {
 			if !slices.Contains(s.watched, st) {
@@ -101,11 +105,13 @@ func newSyncer(r *JobWatchReconciler, jw *civ1alpha1.JobWatch, conn *resolvedCon
 	}
 	s.window, s.budget = openWindow(jw, now)
 	syncRules(&jw.Status, s.pol)
+	s.walks = s.planWalks()
 	return s
 }
 
-// run does the sync: pending actions first, then the scan, the decisions and
-// the actions; the cursor moves only if all of it succeeded.
+// run does the sync: pending actions first, then the scan of new jobs, the
+// sweep and the history walks with their decisions, and the actions; the
+// cursor and the walks move only if all of it succeeded.
 func (s *syncer) run(ctx context.Context) error {
 	ctx, s.counter = gitlab.WithRequestCounter(ctx)
 	if err := s.resumePending(ctx); err != nil {
@@ -115,7 +121,13 @@ func (s *syncer) run(ctx context.Context) error {
 	if err != nil {
 		return gitlabFailure(err, "the jobs of project "+s.project)
 	}
-	if err := s.evaluate(ctx, jobs); err != nil {
+	if err := s.evaluate(ctx, jobs, cursorTracker{s}); err != nil {
+		return err
+	}
+	if err := s.sweepOpen(ctx); err != nil {
+		return err
+	}
+	if err := s.walkHistory(ctx); err != nil {
 		return err
 	}
 	if err := s.act(ctx); err != nil {
@@ -167,6 +179,9 @@ func (s *syncer) scan(ctx context.Context) ([]gitlab.Job, error) {
 		}
 	}
 	s.scanned = len(jobs)
+	for _, j := range jobs {
+		s.newest = max(s.newest, j.ID)
+	}
 	if !s.pol.NeedsBridges() {
 		return jobs, nil
 	}
@@ -197,6 +212,10 @@ func (s *syncer) recordSync() {
 	}
 	cursor.NewestJobID = max(cursor.NewestJobID, s.newest)
 	st.Cursor = &cursor
+	st.History = s.walkStatuses()
+	if !s.sweepDue.IsZero() {
+		s.memory.sweepDue = s.sweepDue
+	}
 	finished := s.Clock.Now()
 	st.LastSyncTime = &metav1.Time{Time: finished}
 	duration := finished.Sub(s.now)
@@ -206,9 +225,16 @@ func (s *syncer) recordSync() {
 	jobsScanned.Add(float64(s.scanned))
 }
 
-// nextSync is how long until the next sync.
+// nextSync is how long until the next sync: by the earliest job to look at
+// again, history step or sweep due.
 func (s *syncer) nextSync() time.Duration {
-	return nextSyncAfter(s.jw, s.now, s.revisit, s.heldBack)
+	revisit := s.revisit
+	for _, t := range []time.Time{s.nextStep(), s.memory.sweepDue} {
+		if !t.IsZero() && (revisit.IsZero() || t.Before(revisit)) {
+			revisit = t
+		}
+	}
+	return nextSyncAfter(s.jw, s.now, revisit, s.heldBack)
 }
 
 func (s *syncer) summary() string {
