@@ -22,8 +22,11 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -57,6 +60,7 @@ type JobWatchReconciler struct {
 
 	mu      sync.Mutex
 	watches map[types.NamespacedName]*watchState // one per watch, per generation
+	starts  *rate.Limiter                        // first syncs that may start at once
 }
 
 // watchState is what the reconciler keeps in memory for one watch generation:
@@ -124,11 +128,13 @@ func (r *JobWatchReconciler) reconcile(ctx context.Context, jw *civ1alpha1.JobWa
 		return ctrl.Result{}, nil
 	}
 	now := r.Clock.Now()
-	if wait := untilDue(jw, now); wait > 0 {
+	due, scheduled := dueAt(jw, state.memory, now, r.startNow)
+	if wait := due.Sub(now); wait > 0 {
+		state.memory.nextSync = due
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	if next := jw.Status.NextSyncTime; next != nil && !syncRequested(jw) {
-		syncLag.Observe(max(now.Sub(next.Time), 0).Seconds())
+	if scheduled {
+		syncLag.Observe(now.Sub(due).Seconds())
 	}
 	conn, err := r.forConnection(ctx, jw.Namespace, jw.Spec.ConnectionRef.Name)
 	if err != nil {
@@ -138,12 +144,39 @@ func (r *JobWatchReconciler) reconcile(ctx context.Context, jw *civ1alpha1.JobWa
 	if err := s.run(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
-	report.set(civ1alpha1.ConditionReady, metav1.ConditionTrue, civ1alpha1.ReasonSucceeded, s.summary())
 	jw.Status.LastHandledRequest = requestOf(jw)
 	next := s.nextSync()
-	due := metav1.NewTime(now.Add(next))
-	jw.Status.NextSyncTime = &due
+	state.memory.nextSync = now.Add(next)
+	if !quietSync(status.original, jw, now) {
+		s.recordFigures()
+		report.set(civ1alpha1.ConditionReady, metav1.ConditionTrue, civ1alpha1.ReasonSucceeded, s.summary())
+		jw.Status.NextSyncTime = &metav1.Time{Time: state.memory.nextSync}
+	}
 	return ctrl.Result{RequeueAfter: next}, nil
+}
+
+// quietSync says a sync found nothing new: it changed nothing in status but
+// the figures every sync writes (lastSyncTime, nextSyncTime, lastSync), the
+// watch was already Ready, and status was written less than statusRefresh
+// ago. Such a sync writes no status: with a thousand watches syncing every
+// minute, the API server would otherwise take a write per watch per minute
+// that says only "still nothing".
+func quietSync(original client.Object, jw *civ1alpha1.JobWatch, now time.Time) bool {
+	ready := meta.FindStatusCondition(jw.Status.Conditions, civ1alpha1.ConditionReady)
+	if ready == nil || ready.Status != metav1.ConditionTrue || ready.Reason != civ1alpha1.ReasonSucceeded ||
+		ready.ObservedGeneration != jw.Generation || jw.Status.ObservedGeneration != jw.Generation {
+		return false
+	}
+	if last := jw.Status.LastSyncTime; last == nil || now.Sub(last.Time) >= statusRefresh {
+		return false
+	}
+	return equality.Semantic.DeepEqual(withoutFigures(original.(*civ1alpha1.JobWatch).Status), withoutFigures(jw.Status))
+}
+
+// withoutFigures is st less what every sync would write.
+func withoutFigures(st civ1alpha1.JobWatchStatus) civ1alpha1.JobWatchStatus {
+	st.LastSyncTime, st.NextSyncTime, st.LastSync = nil, nil, nil
+	return st
 }
 
 // stateOf returns the watch's compiled rules and memory, compiling them
@@ -162,6 +195,17 @@ func (r *JobWatchReconciler) stateOf(jw *civ1alpha1.JobWatch) *watchState {
 	}
 	r.watches[key] = st
 	return st
+}
+
+// startNow says whether a watch without a schedule may sync at once: a few
+// a second may, the others wait for their first slot.
+func (r *JobWatchReconciler) startNow() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.starts == nil {
+		r.starts = rate.NewLimiter(startsPerSecond, startBurst)
+	}
+	return r.starts.Allow()
 }
 
 // forget drops what the reconciler kept for a deleted watch.

@@ -162,6 +162,7 @@ func (s *syncer) spend() {
 	s.actions++
 	s.budget--
 	s.window.Actions++
+	s.jw.Status.ActionWindow = s.window
 }
 
 // attemptsOf returns every attempt of the job's pipeline (include_retried),

@@ -48,6 +48,10 @@ type watchMemory struct {
 	// sweepDue is when the sweep of jobs in transient statuses is next due
 	// (zero: at the next sync). A restart sweeps at its first sync.
 	sweepDue time.Time
+	// nextSync is when the next sync is due (zero: not scheduled by this
+	// process yet). Status has it too, but only as of the last sync that
+	// wrote status; a restart picks it up from there.
+	nextSync time.Time
 }
 
 func newWatchMemory() *watchMemory {

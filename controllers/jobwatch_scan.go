@@ -82,6 +82,7 @@ type syncer struct {
 	revisit    time.Time // the earliest moment a waiting job is due
 	walks      []*historyWalk
 	sweepDue   time.Time // when the next sweep is due, if this sync swept
+	finished   time.Time
 }
 
 type queuedAction struct {
@@ -203,7 +204,8 @@ func (s *syncer) scan(ctx context.Context) ([]gitlab.Job, error) {
 	return jobs, nil
 }
 
-// recordSync moves the cursor and records the figures of the sync.
+// recordSync moves the cursor and the history walks, and counts the sync in
+// the metrics.
 func (s *syncer) recordSync() {
 	st := &s.jw.Status
 	cursor := civ1alpha1.ScanCursor{OldestOpenJobID: s.oldestOpen}
@@ -211,18 +213,25 @@ func (s *syncer) recordSync() {
 		cursor.NewestJobID = st.Cursor.NewestJobID
 	}
 	cursor.NewestJobID = max(cursor.NewestJobID, s.newest)
-	st.Cursor = &cursor
+	if st.Cursor == nil || *st.Cursor != cursor {
+		st.Cursor = &cursor
+	}
 	st.History = s.walkStatuses()
 	if !s.sweepDue.IsZero() {
 		s.memory.sweepDue = s.sweepDue
 	}
-	finished := s.Clock.Now()
-	st.LastSyncTime = &metav1.Time{Time: finished}
-	duration := finished.Sub(s.now)
-	st.LastSync = &civ1alpha1.SyncSummary{Requests: int32(s.counter.Count()), JobsScanned: int32(s.scanned),
-		Candidates: int32(s.candidates), Actions: int32(s.actions), DurationMilliseconds: duration.Milliseconds()}
-	syncDuration.Observe(duration.Seconds())
+	s.finished = s.Clock.Now()
+	syncDuration.Observe(s.finished.Sub(s.now).Seconds())
 	jobsScanned.Add(float64(s.scanned))
+}
+
+// recordFigures writes the sync's figures into status: its time, requests,
+// jobs read and actions.
+func (s *syncer) recordFigures() {
+	st := &s.jw.Status
+	st.LastSyncTime = &metav1.Time{Time: s.finished}
+	st.LastSync = &civ1alpha1.SyncSummary{Requests: int32(s.counter.Count()), JobsScanned: int32(s.scanned),
+		Candidates: int32(s.candidates), Actions: int32(s.actions), DurationMilliseconds: s.finished.Sub(s.now).Milliseconds()}
 }
 
 // nextSync is how long until the next sync: by the earliest job to look at
@@ -238,6 +247,5 @@ func (s *syncer) nextSync() time.Duration {
 }
 
 func (s *syncer) summary() string {
-	l := s.jw.Status.LastSync
-	return fmt.Sprintf("Last sync read %d jobs with %d GitLab requests and took %d actions", l.JobsScanned, l.Requests, l.Actions)
+	return fmt.Sprintf("Last sync read %d jobs with %d GitLab requests and took %d actions", s.scanned, s.counter.Count(), s.actions)
 }

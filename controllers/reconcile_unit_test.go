@@ -188,43 +188,69 @@ func TestResultOfEachKind(t *testing.T) {
 	}
 }
 
-// A sync is due at once for a new generation, after a failed sync and on a
-// request; otherwise at the time the last sync set, never later than an
-// interval from now.
-func TestUntilDue(t *testing.T) {
+// A sync is due at once on a request or for a changed spec; at this
+// process's own schedule when it has one; otherwise at the time status says,
+// unless that has passed or the watch never synced: then at once if few
+// watches start together, else at its first slot, within a minute (spread by
+// its name); never later than an interval.
+func TestDueAt(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	ready := func(gen int64, status metav1.ConditionStatus) []metav1.Condition {
 		return []metav1.Condition{{Type: civ1alpha1.ConditionReady, Status: status, ObservedGeneration: gen, Reason: "x"}}
 	}
 	at := func(d time.Duration) *metav1.Time { return &metav1.Time{Time: now.Add(d)} }
+	synced := at(-time.Hour)
+	const spread = -1 // want: within the first minute, scheduled
 	cases := []struct {
-		name string
-		jw   civ1alpha1.JobWatch
-		want time.Duration
+		name      string
+		jw        civ1alpha1.JobWatch
+		memory    time.Duration // this process's schedule, from now; 0: none
+		want      time.Duration
+		scheduled bool
+		startNow  bool // whether a first sync may start at once
 	}{
-		{"never synced", civ1alpha1.JobWatch{}, 0},
-		{"due in 30s", civ1alpha1.JobWatch{Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), NextSyncTime: at(30 * time.Second)}}, 30 * time.Second},
-		{"overdue", civ1alpha1.JobWatch{Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), NextSyncTime: at(-time.Second)}}, -time.Second},
-		{"a new generation", civ1alpha1.JobWatch{ObjectMeta: metav1.ObjectMeta{Generation: 2}, Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), NextSyncTime: at(time.Minute)}}, 0},
-		{"the last sync failed", civ1alpha1.JobWatch{Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionFalse), NextSyncTime: at(time.Minute)}}, 0},
+		{"never synced, among many", civ1alpha1.JobWatch{}, 0, spread, true, false},
+		{"never synced, alone", civ1alpha1.JobWatch{}, 0, 0, false, true},
+		{"due in 30s", civ1alpha1.JobWatch{Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), LastSyncTime: synced, NextSyncTime: at(30 * time.Second)}}, 0, 30 * time.Second, true, false},
+		{"overdue when the manager starts", civ1alpha1.JobWatch{Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), LastSyncTime: synced, NextSyncTime: at(-time.Second)}}, 0, spread, true, false},
+		{"overdue on this process's schedule", civ1alpha1.JobWatch{Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), LastSyncTime: synced, NextSyncTime: at(time.Minute)}}, -2 * time.Second, -2 * time.Second, true, false},
+		{"this process's schedule first", civ1alpha1.JobWatch{Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), LastSyncTime: synced, NextSyncTime: at(-time.Minute)}}, 20 * time.Second, 20 * time.Second, true, false},
+		{"a new generation", civ1alpha1.JobWatch{ObjectMeta: metav1.ObjectMeta{Generation: 2}, Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), LastSyncTime: synced, NextSyncTime: at(time.Minute)}}, 0, 0, false, false},
+		{"the last sync failed before a restart", civ1alpha1.JobWatch{Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionFalse), LastSyncTime: synced, NextSyncTime: at(time.Minute)}}, 0, spread, true, false},
 		{"a sync request", civ1alpha1.JobWatch{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{civ1alpha1.SyncRequestAnnotation: "5"}},
-			Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), NextSyncTime: at(time.Minute), LastHandledRequest: "4"}}, 0},
+			Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), LastSyncTime: synced, NextSyncTime: at(time.Minute), LastHandledRequest: "4"}}, time.Minute, 0, false, false},
 		{"a request already answered", civ1alpha1.JobWatch{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{civ1alpha1.SyncRequestAnnotation: "5"}},
-			Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), NextSyncTime: at(time.Minute), LastHandledRequest: "5"}}, time.Minute},
+			Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), LastSyncTime: synced, NextSyncTime: at(time.Minute), LastHandledRequest: "5"}}, 0, time.Minute, true, false},
 		{"a next time beyond the interval (the interval shrank)", civ1alpha1.JobWatch{Spec: civ1alpha1.JobWatchSpec{IntervalSeconds: 10},
-			Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), NextSyncTime: at(time.Hour)}}, 10 * time.Second},
+			Status: civ1alpha1.JobWatchStatus{Conditions: ready(1, metav1.ConditionTrue), LastSyncTime: synced, NextSyncTime: at(time.Hour)}}, 0, 10 * time.Second, true, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			jw := tc.jw
+			jw.Namespace, jw.Name = "ns", "w"
 			if jw.Generation == 0 {
 				jw.Generation = 1
 			}
 			if jw.Spec.IntervalSeconds == 0 {
 				jw.Spec.IntervalSeconds = 3600
 			}
-			if got := untilDue(&jw, now); got != tc.want {
-				t.Fatalf("untilDue = %s, want %s", got, tc.want)
+			mem := newWatchMemory()
+			if tc.memory != 0 {
+				mem.nextSync = now.Add(tc.memory)
+			}
+			due, scheduled := dueAt(&jw, mem, now, func() bool { return tc.startNow })
+			got := due.Sub(now)
+			if scheduled != tc.scheduled {
+				t.Errorf("scheduled = %t, want %t", scheduled, tc.scheduled)
+			}
+			if tc.want == spread {
+				if got < 0 || got >= time.Minute {
+					t.Fatalf("due in %s, want within the first minute", got)
+				}
+				return
+			}
+			if got != tc.want {
+				t.Fatalf("due in %s, want %s", got, tc.want)
 			}
 		})
 	}
