@@ -394,3 +394,90 @@ func humanRetry(w *world, jobID int64) {
 	Expect(resp.Body.Close()).To(Succeed())
 	Expect(resp.StatusCode).To(Equal(201))
 }
+
+var _ = Describe("JobWatch over a project's history", func() {
+	var w *world
+	BeforeEach(func() { w = newWorld() })
+
+	const day = 24 * time.Hour
+	retention := func(name string, age time.Duration, names ...string) civ1alpha1.WatchRule {
+		return civ1alpha1.WatchRule{Name: name, Action: civ1alpha1.ActionErase, Match: civ1alpha1.RuleMatch{
+			Statuses: []civ1alpha1.JobStatus{"failed"}, Names: names, MinAgeSeconds: int64(age / time.Second)}}
+	}
+	caughtUp := func(jw *civ1alpha1.JobWatch) bool {
+		for _, h := range jw.Status.History {
+			if !h.CaughtUp {
+				return false
+			}
+		}
+		return len(jw.Status.History) > 0
+	}
+
+	It("erases every failed job older than 30 days of a 5,000-job project exactly once, a bounded number of requests a sync, then costs one request", func() {
+		// 250 pipelines of 20 jobs over 50 days; every fifth has a failed job.
+		var pipelines []int64
+		start := time.Now().Add(-50 * day)
+		for i := range 250 {
+			created := start.Add(time.Duration(i) * 50 * day / 250)
+			jobs := make([]gitlabsim.JobSpec, 20)
+			for j := range jobs {
+				jobs[j] = gitlabsim.JobSpec{Name: fmt.Sprintf("job-%02d", j), Status: "success"}
+			}
+			if i%5 == 0 {
+				jobs[0] = gitlabsim.JobSpec{Name: "flaky", Status: "failed", FailureReason: "script_failure", Trace: "boom"}
+			}
+			p, err := sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: w.project.ID, CreatedAt: &created, Jobs: jobs})
+			Expect(err).NotTo(HaveOccurred())
+			pipelines = append(pipelines, p.ID)
+		}
+		jw := w.watch("retention", civ1alpha1.JobWatchSpec{MaxActionsPerSync: 50, Rules: []civ1alpha1.WatchRule{retention("failed-logs", 30*day)}})
+
+		// 100 pipelines are older than 30 days; the walk reads up to 20 requests.
+		// worth a sync, one of them a page of the pipelines list.
+		got, syncs := synced(jw), 1
+		for ; !caughtUp(got) && syncs < 20; syncs++ {
+			Expect(got.Status.LastSync.Requests).To(BeNumerically("<=", 1+20+1+50), "requests of sync %d", syncs)
+			got = synced(got)
+		}
+		Expect(caughtUp(got)).To(BeTrue(), "%+v", got.Status.History)
+		Expect(syncs).To(BeNumerically("<=", 8), "100 pipelines at about 18 a sync")
+
+		erased := 0
+		for _, id := range pipelines {
+			jobs, err := sim.PipelineJobs(id)
+			Expect(err).NotTo(HaveOccurred())
+			for _, j := range jobs {
+				want := int64(0)
+				if j.Status == "failed" && time.Since(*j.FinishedAt) >= 30*day {
+					want = 1
+				}
+				Expect(actions(j.ID).Erase).To(Equal(want), "job %d, finished %s ago", j.ID, time.Since(*j.FinishedAt).Round(time.Hour))
+				erased += int(want)
+			}
+		}
+		Expect(erased).To(Equal(20), "the failed jobs of the first 100 pipelines")
+		Expect(ruleCounters(got, "failed-logs").Acted).To(Equal(int64(20)))
+
+		for range 3 {
+			got = synced(got)
+			Expect(got.Status.LastSync.Requests).To(Equal(int32(1)), "caught up: the scan of new jobs, and nothing else")
+		}
+	})
+
+	It("erases a job when it comes of age, by the walk's own schedule", func() {
+		old := time.Now().Add(-time.Hour)
+		before := w.pipeline(gitlabsim.JobSpec{Name: "flaky", Status: "failed", Trace: "old", CreatedAt: &old, StartedAt: &old, FinishedAt: &old})
+		fresh := w.pipeline(gitlabsim.JobSpec{Name: "flaky", Status: "failed", Trace: "new"})
+		jw := w.watch("coming-of-age", civ1alpha1.JobWatchSpec{Rules: []civ1alpha1.WatchRule{retention("failed-logs", 20*time.Second)}})
+
+		got := synced(jw)
+		Expect(actions(before.Jobs[0].ID).Erase).To(Equal(int64(1)))
+		Expect(actions(fresh.Jobs[0].ID).Erase).To(BeZero(), "finished less than 20 seconds ago")
+		Expect(got.Status.History).NotTo(BeEmpty())
+		Expect(got.Status.History[0].NextTime).NotTo(BeNil(), "the walk sleeps until the pipeline comes of age")
+
+		// The interval is an hour: only the walk's own schedule brings the watch back.
+		Eventually(func() int64 { return actions(fresh.Jobs[0].ID).Erase }, 40*time.Second, time.Second).Should(Equal(int64(1)))
+		Consistently(func() int64 { return actions(before.Jobs[0].ID).Erase + actions(fresh.Jobs[0].ID).Erase }, 3*time.Second).Should(Equal(int64(2)))
+	})
+})
