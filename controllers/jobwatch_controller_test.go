@@ -432,7 +432,7 @@ var _ = Describe("JobWatch over a project's history", func() {
 		}
 		jw := w.watch("retention", civ1alpha1.JobWatchSpec{MaxActionsPerSync: 50, Rules: []civ1alpha1.WatchRule{retention("failed-logs", 30*day)}})
 
-		// 100 pipelines are older than 30 days; the walk reads up to 20 requests.
+		// 100 pipelines are older than 30 days; the walk reads up to 20 requests'
 		// worth a sync, one of them a page of the pipelines list.
 		got, syncs := synced(jw), 1
 		for ; !caughtUp(got) && syncs < 20; syncs++ {
