@@ -79,11 +79,17 @@ func dueAt(jw *civ1alpha1.JobWatch, mem *watchMemory, now time.Time, startNow fu
 }
 
 // firstSlot is a new or overdue watch's first sync: its first slot on the
-// grid, or sooner when the interval is long.
+// grid, when that is within maxStartSpread, so that its syncs are on the
+// grid from the first; otherwise (a long interval) a delay spread the same
+// way over maxStartSpread. Either way the first syncs of many watches fall
+// evenly over the span; taking the sooner of the two would not (the watches
+// whose slot has just passed would crowd the start of the span).
 func firstSlot(jw *civ1alpha1.JobWatch, now time.Time) time.Time {
 	key := jw.Namespace + "/" + jw.Name
-	slot := policy.NextSyncAt(now.Add(-interval(jw)/2), interval(jw), key)
-	return minTime(slot, now.Add(policy.FirstSyncDelay(interval(jw), maxStartSpread, key)))
+	if interval(jw) <= maxStartSpread {
+		return policy.NextSyncAt(now.Add(-interval(jw)/2), interval(jw), key)
+	}
+	return now.Add(policy.FirstSyncDelay(interval(jw), maxStartSpread, key))
 }
 
 func minTime(a, b time.Time) time.Time {

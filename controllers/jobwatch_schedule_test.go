@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -81,5 +82,29 @@ func TestQuietSyncsWriteNoStatusButEveryTenMinutes(t *testing.T) {
 	w.reconcile(r, key)
 	if w.sim.Stats().Actions[p.Jobs[0].ID].Retry != 1 || writes == before {
 		t.Fatalf("a sync that retried a job made %d status writes", writes-before)
+	}
+}
+
+// A thousand watches applied together take their first syncs evenly over
+// the interval (or over a minute, for longer intervals), not bunched.
+func TestFirstSlotsSpreadEvenly(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 17, 0, time.UTC)
+	for _, seconds := range []int32{30, 3600} {
+		span := min(time.Duration(seconds)*time.Second, maxStartSpread)
+		var slices [6]int
+		for i := range 1200 {
+			jw := &civ1alpha1.JobWatch{Spec: civ1alpha1.JobWatchSpec{IntervalSeconds: seconds}}
+			jw.Namespace, jw.Name = "ns", fmt.Sprintf("watch-%04d", i)
+			d := firstSlot(jw, now).Sub(now)
+			if d < 0 || d >= span {
+				t.Fatalf("interval %ds: first sync %s after now, want within %s", seconds, d, span)
+			}
+			slices[int(d*6/span)]++
+		}
+		for i, n := range slices {
+			if n < 140 || n > 260 {
+				t.Errorf("interval %ds: slice %d of the span holds %d of 1200 first syncs, want about 200: %v", seconds, i, n, slices)
+			}
+		}
 	}
 }

@@ -15,8 +15,8 @@ limitations under the License.
 */
 
 // Package bench_test holds the operator's benchmarks (make bench): the
-// JobAction throughput of issue 4 and the JobWatch API cost and memory of
-// issue 5. Each runs the real controllers in a manager, in this process,
+// JobAction throughput of issue 4, the JobWatch API cost and memory of
+// issue 5, and a fleet of 1,000 JobWatches on one manager. Each runs the real controllers in a manager, in this process,
 // against envtest (kube-apiserver and etcd as child processes) and the GitLab
 // simulator, and prints its figures; nothing is asserted against a target.
 //
@@ -34,6 +34,10 @@ limitations under the License.
 //     workers: a what-if, labelled as such in the output.
 //   - JOBOPS_BENCH_SIZES=1000,10000 sets the project sizes of the API cost table.
 //   - JOBOPS_BENCH_JA_TIMEOUT=60s bounds the wait for the 500 JobActions (default 3m).
+//   - JOBOPS_BENCH_FLEET_WATCHES=1000, JOBOPS_BENCH_FLEET_INTERVAL=30s,
+//     JOBOPS_BENCH_FLEET_PHASE=90s and JOBOPS_BENCH_FLEET_RPS=60 shape the
+//     fleet benchmark (watches, their interval, each measured phase, the
+//     connection's rate limit).
 package bench_test
 
 import (
@@ -95,6 +99,7 @@ type harness struct {
 	scheme *kruntime.Scheme
 	cancel context.CancelFunc
 	done   chan error
+	writes *writeCounter // the manager's writes to the API server
 }
 
 var (
@@ -175,7 +180,11 @@ func startHarness() (*harness, error) {
 		controllerOpts.JobActionWorkers, controllerOpts.JobWatchWorkers = n, n
 		workersSetting = fmt.Sprintf("%d JobAction and JobWatch workers (JOBOPS_BENCH_MAX_CONCURRENT_RECONCILES, a what-if: not as shipped)", n)
 	}
-	mgr, err := ctrl.NewManager(cfg, opts)
+	// The manager's own client counts its writes to the API server.
+	writes := &writeCounter{byKind: map[string]int64{}}
+	mgrCfg := rest.CopyConfig(cfg)
+	mgrCfg.Wrap(writes.wrap)
+	mgr, err := ctrl.NewManager(mgrCfg, opts)
 	if err != nil {
 		return nil, stopOnErr(env, err)
 	}
@@ -185,7 +194,7 @@ func startHarness() (*harness, error) {
 		return nil, stopOnErr(env, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{env: env, cfg: cfg, k8s: k8s, scheme: scheme, cancel: cancel, done: make(chan error, 1)}
+	h := &harness{env: env, cfg: cfg, k8s: k8s, scheme: scheme, cancel: cancel, done: make(chan error, 1), writes: writes}
 	go func() { h.done <- mgr.Start(ctx) }()
 	return h, nil
 }
