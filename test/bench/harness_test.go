@@ -16,9 +16,10 @@ limitations under the License.
 
 // Package bench_test holds the operator's benchmarks (make bench): the
 // JobAction throughput of issue 4, the JobWatch API cost and memory of
-// issue 5, and a fleet of 1,000 JobWatches on one manager. Each runs the real controllers in a manager, in this process,
-// against envtest (kube-apiserver and etcd as child processes) and the GitLab
-// simulator, and prints its figures; nothing is asserted against a target.
+// issue 5, and a fleet of 1,000 JobWatches on one manager. Each runs the
+// real controllers in a manager, in this process, against envtest
+// (kube-apiserver and etcd as child processes) and the GitLab simulator,
+// and prints its figures; nothing is asserted against a target.
 //
 // There are no Test functions: plain `go test ./...` compiles this package and
 // starts nothing. The control plane and the manager start on the first
