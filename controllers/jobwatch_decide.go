@@ -81,7 +81,8 @@ func (s *syncer) evaluateJob(ctx context.Context, job gitlab.Job, superseded boo
 }
 
 // logVerdicts reads a job's log tail and matches it against every rule's
-// pattern, once per finished attempt: its verdicts are remembered.
+// pattern, once per finished attempt that will be read again: its verdicts
+// are remembered.
 func (s *syncer) logVerdicts(ctx context.Context, job gitlab.Job) (policy.LogVerdicts, error) {
 	if v, ok := s.memory.logVerdicts(job.ID); ok {
 		return v, nil
@@ -91,7 +92,7 @@ func (s *syncer) logVerdicts(ctx context.Context, job gitlab.Job) (policy.LogVer
 		return 0, err
 	}
 	v := s.pol.MatchLogs(tail)
-	if slices.Contains(finishedStatuses, job.Status) {
+	if slices.Contains(finishedStatuses, job.Status) && s.track.rereads() {
 		s.memory.rememberLog(job.ID, v)
 	}
 	return v, nil
@@ -199,9 +200,10 @@ func (s *syncer) keepOpenIfUnsettled(job gitlab.Job) {
 	}
 }
 
-// settleIfFinished remembers that a finished attempt needs nothing more.
+// settleIfFinished remembers that a finished attempt needs nothing more, if
+// it will be read again.
 func (s *syncer) settleIfFinished(job gitlab.Job) {
-	if slices.Contains(finishedStatuses, job.Status) {
+	if slices.Contains(finishedStatuses, job.Status) && s.track.rereads() {
 		s.memory.settle(job.ID)
 	}
 }

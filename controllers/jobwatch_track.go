@@ -57,6 +57,10 @@ type keptOpen struct {
 // jobTracker is what keeping a job open means where it was read.
 type jobTracker interface {
 	keep(job gitlab.Job, why openReason, at time.Time)
+	// rereads says jobs read this way are read again at later syncs, so
+	// remembering those that need nothing more (watchMemory) saves work; a
+	// walk reads each job once, and would only push those out.
+	rereads() bool
 }
 
 // cursorTracker keeps jobs of the scan of new jobs in the scan window: the
@@ -65,6 +69,8 @@ type jobTracker interface {
 // (a window held open for an age threshold of days would be read again at
 // every sync); a pipeline watch reads its whole pipeline anyway.
 type cursorTracker struct{ s *syncer }
+
+func (cursorTracker) rereads() bool { return true }
 
 func (t cursorTracker) keep(job gitlab.Job, why openReason, at time.Time) {
 	if why == openAgeing && t.s.jw.Spec.PipelineID == 0 {
@@ -85,6 +91,8 @@ type walkTracker struct {
 	held bool
 	at   time.Time // the earliest moment the walk may go on; zero: next sync
 }
+
+func (*walkTracker) rereads() bool { return false }
 
 func (t *walkTracker) keep(job gitlab.Job, why openReason, at time.Time) {
 	switch why {
@@ -112,6 +120,8 @@ type sweepTracker struct {
 	s  *syncer
 	at time.Time
 }
+
+func (*sweepTracker) rereads() bool { return true }
 
 func (t *sweepTracker) keep(_ gitlab.Job, why openReason, at time.Time) {
 	if at.IsZero() || why == openHeldBack {
