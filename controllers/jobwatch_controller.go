@@ -54,6 +54,10 @@ type JobWatchReconciler struct {
 	Workers int
 	// claimant names this process in the pending actions it records.
 	claimant string
+	// inbox holds the webhook events not yet answered by a sync, and queue
+	// lets the receiver wake a watch.
+	inbox hookInbox
+	queue queueHandle
 
 	mu      sync.Mutex
 	watches map[types.NamespacedName]*watchState // one per watch, per generation
@@ -124,15 +128,21 @@ func (r *JobWatchReconciler) reconcile(ctx context.Context, jw *civ1alpha1.JobWa
 		return ctrl.Result{}, nil
 	}
 	now := r.Clock.Now()
-	if wait := untilDue(jw, now); wait > 0 {
+	key := client.ObjectKeyFromObject(jw)
+	event := r.inbox.has(key)
+	if wait := untilDue(jw, now); wait > 0 && !event {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	if next := jw.Status.NextSyncTime; next != nil && !syncRequested(jw) {
+	if next := jw.Status.NextSyncTime; next != nil && !syncRequested(jw) && !event {
 		syncLag.Observe(max(now.Sub(next.Time), 0).Seconds())
 	}
 	conn, err := r.forConnection(ctx, jw.Namespace, jw.Spec.ConnectionRef.Name)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if mark, ok := r.inbox.take(key); ok {
+		eventToSync.Observe(max(now.Sub(mark.first), 0).Seconds())
+		jw.Status.LastEventTime = &metav1.Time{Time: mark.last}
 	}
 	s := newSyncer(r, jw, conn, state, status, report, now)
 	if err := s.run(ctx); err != nil {
@@ -174,8 +184,15 @@ func (r *JobWatchReconciler) forget(key types.NamespacedName) {
 
 // SetupWithManager registers the controller and its watches.
 func (r *JobWatchReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &civ1alpha1.JobWatch{}, connectionNameField,
+	indexer := mgr.GetFieldIndexer()
+	if err := indexer.IndexField(context.Background(), &civ1alpha1.JobWatch{}, connectionNameField,
 		func(obj client.Object) []string { return []string{obj.(*civ1alpha1.JobWatch).Spec.ConnectionRef.Name} }); err != nil {
+		return err
+	}
+	if err := indexer.IndexField(context.Background(), &civ1alpha1.JobWatch{}, watchProjectField, func(obj client.Object) []string {
+		jw := obj.(*civ1alpha1.JobWatch)
+		return projectKeys(jw.Spec.ConnectionRef.Name, jw.Spec.Project.String(), jw.Status.ProjectID)
+	}); err != nil {
 		return err
 	}
 	opts.MaxConcurrentReconciles = r.Workers
@@ -185,6 +202,7 @@ func (r *JobWatchReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.
 			handler.EnqueueRequestsFromMapFunc(enqueueByIndex(r.client,
 				func() client.ObjectList { return &civ1alpha1.JobWatchList{} }, connectionNameField, nil)),
 			builder.WithPredicates(readyChanged())).
+		WatchesRawSource(r.queue.source()).
 		Named("jobwatch").
 		WithOptions(opts).
 		Complete(r)

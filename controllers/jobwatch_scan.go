@@ -77,6 +77,7 @@ type syncer struct {
 	actions    int
 	newest     int64
 	oldestOpen int64
+	projectID  int64     // as GitLab answered, for routing webhook events
 	revisit    time.Time // the earliest moment a waiting job is due
 }
 
@@ -167,6 +168,9 @@ func (s *syncer) scan(ctx context.Context) ([]gitlab.Job, error) {
 		}
 	}
 	s.scanned = len(jobs)
+	for _, j := range jobs {
+		s.projectID = max(s.projectID, j.ProjectID)
+	}
 	if !s.pol.NeedsBridges() {
 		return jobs, nil
 	}
@@ -197,6 +201,9 @@ func (s *syncer) recordSync() {
 	}
 	cursor.NewestJobID = max(cursor.NewestJobID, s.newest)
 	st.Cursor = &cursor
+	if s.projectID != 0 {
+		st.ProjectID = s.projectID
+	}
 	finished := s.Clock.Now()
 	st.LastSyncTime = &metav1.Time{Time: finished}
 	duration := finished.Sub(s.now)

@@ -45,6 +45,11 @@ var (
 		Help:    "How late JobWatch syncs started: actual minus scheduled start, for syncs that were due (not asked for).",
 		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
 	})
+	eventToSync = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "jobops_webhook_event_to_sync_seconds",
+		Help:    "Time from receiving a GitLab webhook event to the start of the JobWatch sync it caused.",
+		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+	})
 	jobsScanned = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "jobops_jobwatch_jobs_scanned_total",
 		Help: "Jobs (and trigger jobs) read by JobWatch syncs.",
@@ -52,7 +57,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(actionsTotal, watchActionsTotal, syncDuration, syncLag, jobsScanned)
+	metrics.Registry.MustRegister(actionsTotal, watchActionsTotal, syncDuration, syncLag, eventToSync, jobsScanned)
 }
 
 // forgetWatchMetrics deletes a deleted watch's series.

@@ -24,6 +24,9 @@ type ManagerOptions struct {
 type Manager struct {
 	o    ManagerOptions
 	proc *Process
+	// webhookAddr is where its webhook receiver listens, the same across
+	// restarts so that hooks registered with it keep working.
+	webhookAddr string
 }
 
 // StartManager starts the manager and waits until its health probe answers.
@@ -46,7 +49,13 @@ func (m *Manager) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	args := append([]string{"--metrics-bind-address=0", "--health-probe-bind-address=" + probe, "--leader-elect=false"}, m.o.Args...)
+	if m.webhookAddr == "" {
+		if m.webhookAddr, err = FreeAddr(); err != nil {
+			return err
+		}
+	}
+	args := append([]string{"--metrics-bind-address=0", "--health-probe-bind-address=" + probe, "--leader-elect=false",
+		"--webhook-bind-address=" + m.webhookAddr}, m.o.Args...)
 	p, err := StartProcess(ProcessSpec{
 		Name: "manager", Path: m.o.Binary, Args: args,
 		Env: []string{"KUBECONFIG=" + m.o.Kubeconfig}, LogPath: m.o.LogPath,
@@ -79,6 +88,10 @@ func (m *Manager) Stop(grace time.Duration) error {
 	}
 	return m.proc.Stop(grace)
 }
+
+// WebhookURL is the base URL of the manager's webhook receiver: a hook's URL
+// is this and a GitLabConnection's status.webhookPath.
+func (m *Manager) WebhookURL() string { return "http://" + m.webhookAddr }
 
 // Process is the current run; nil before the first Start.
 func (m *Manager) Process() *Process { return m.proc }
