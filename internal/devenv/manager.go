@@ -27,6 +27,9 @@ type Manager struct {
 	// webhookAddr is where its webhook receiver listens, the same across
 	// restarts so that hooks registered with it keep working.
 	webhookAddr string
+	// identity names it in the claims it writes, the same across restarts, as
+	// a pod's restarted container keeps its host name and process id.
+	identity string
 }
 
 // StartManager starts the manager and waits until its health probe answers.
@@ -54,8 +57,11 @@ func (m *Manager) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	if m.identity == "" {
+		m.identity = RandomToken("manager-")
+	}
 	args := append([]string{"--metrics-bind-address=0", "--health-probe-bind-address=" + probe, "--leader-elect=false",
-		"--webhook-bind-address=" + m.webhookAddr}, m.o.Args...)
+		"--webhook-bind-address=" + m.webhookAddr, "--identity=" + m.identity}, m.o.Args...)
 	p, err := StartProcess(ProcessSpec{
 		Name: "manager", Path: m.o.Binary, Args: args,
 		Env: []string{"KUBECONFIG=" + m.o.Kubeconfig}, LogPath: m.o.LogPath,
