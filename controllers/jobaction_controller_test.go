@@ -514,3 +514,58 @@ var _ = Describe("JobAction applied again", func() {
 		Expect(rec.Status.ReleasedAt).To(BeNil())
 	})
 })
+
+var _ = Describe("JobAction playing a manual job that has already run", func() {
+	var w *world
+	BeforeEach(func() { w = newWorld() })
+	AfterEach(func() { sim.ClearFaults() })
+
+	// ran makes a manual job that has run (played, and finished as status).
+	ran := func(status string) gitlabsim.Pipeline {
+		GinkgoHelper()
+		p := w.pipeline(gitlabsim.JobSpec{Name: "deploy-prod", When: "manual"})
+		_, err := sim.SetJobStatus(p.Jobs[0].ID, "running", "")
+		Expect(err).NotTo(HaveOccurred())
+		_, err = sim.SetJobStatus(p.Jobs[0].ID, status, "")
+		Expect(err).NotTo(HaveOccurred())
+		return p
+	}
+
+	It("follows the new attempt GitLab makes, not the job it answers with", func() {
+		p := ran("success")
+		ja := w.action("replay", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionPlay, JobID: p.Jobs[0].ID})
+		var attempt int64
+		Eventually(func(g Gomega) {
+			got := &civ1alpha1.JobAction{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(ja), got)).To(Succeed())
+			g.Expect(got.Status.ResultJob).NotTo(BeNil())
+			attempt = got.Status.ResultJob.ID
+			g.Expect(findTrue(got.Status.Conditions, civ1alpha1.ConditionProgressing)).To(HaveField("Reason", civ1alpha1.ReasonWaitingForResult))
+		}).Should(Succeed())
+		latest, ok := sim.LatestAttempt(p.ID, "deploy-prod")
+		Expect(ok).To(BeTrue())
+		Expect(attempt).To(Equal(latest.ID), "the new attempt, not job %d which GitLab answered with", p.Jobs[0].ID)
+		Expect(attempt).To(BeNumerically(">", p.Jobs[0].ID))
+		_, err := sim.SetJobStatus(attempt, "running", "")
+		Expect(err).NotTo(HaveOccurred())
+		_, err = sim.SetJobStatus(attempt, "failed", "script_failure")
+		Expect(err).NotTo(HaveOccurred())
+		got := waitFor(ja, civ1alpha1.ConditionFailed, civ1alpha1.ReasonJobFailed)
+		Expect(findTrue(got.Status.Conditions, civ1alpha1.ConditionFailed).Message).To(ContainSubstring("Job %d failed", attempt))
+		Expect(actions(p.Jobs[0].ID).Play).To(Equal(int64(1)))
+	})
+
+	It("after a lost answer, finds the new attempt instead of playing again", func() {
+		p := ran("failed")
+		route := "POST /api/v4/projects/:id/jobs/:job_id/play"
+		Expect(sim.SetFaults(gitlabsim.Faults{LoseResponseRate: 1, Count: 1, Routes: []string{route}})).To(Succeed())
+		follow := false
+		got := waitFor(w.action("replay-lost", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionPlay, JobID: p.Jobs[0].ID, FollowResult: &follow}),
+			civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		latest, ok := sim.LatestAttempt(p.ID, "deploy-prod")
+		Expect(ok).To(BeTrue())
+		Expect(got.Status.ResultJob.ID).To(Equal(latest.ID))
+		Consistently(func() int64 { return actions(p.Jobs[0].ID).Play }, time.Second).Should(Equal(int64(1)), "played once")
+		Expect(attempts(p.ID, "deploy-prod")).To(Equal(2))
+	})
+})
