@@ -42,7 +42,7 @@ var defaultStatuses = map[v1alpha1.ActionType][]string{
 }
 
 // actionableStatuses are the statuses in which GitLab accepts each action
-// (jobs-api.md), as the API's CEL rules allow them in match.statuses. Compile
+// (docs/gitlab-api.md), as the API's CEL rules allow them in match.statuses. Compile
 // refuses anything else, so a rule can never make a call GitLab must refuse.
 var actionableStatuses = map[v1alpha1.ActionType][]string{
 	v1alpha1.ActionRetry:  {"success", "failed", "canceled", "canceling"},

@@ -14,9 +14,8 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package bench_test holds the operator's benchmarks (make bench): the
-// JobAction throughput of issue 4 and the JobWatch API cost and memory of
-// issue 5. Each runs the real controllers in a manager, in this process,
+// Package bench_test holds the operator's benchmarks (make bench): JobAction
+// throughput, and JobWatch API cost and memory. Each runs the real controllers in a manager, in this process,
 // against envtest (kube-apiserver and etcd as child processes) and the GitLab
 // simulator, and prints its figures; nothing is asserted against a target.
 //

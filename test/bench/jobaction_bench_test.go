@@ -45,7 +45,7 @@ const (
 	requestsTarget   = 1.2 // GitLab requests per action
 )
 
-// BenchmarkJobActionThroughput (issue 4): 500 JobActions that cancel 500
+// BenchmarkJobActionThroughput: 500 JobActions that cancel 500
 // running jobs by jobID, created at once by 50 goroutines. It measures actions
 // per second (first Create sent to last Complete seen), the latency of each
 // action from its Create returning to its Complete condition arriving on a
