@@ -20,6 +20,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -115,15 +116,66 @@ func (h *queueHandle) add(key types.NamespacedName) bool {
 type hookInbox struct {
 	mu      sync.Mutex
 	pending map[types.NamespacedName]hookMark
+	// jobHooks is when each watch last had a Job Hook: while they come, a
+	// Pipeline Hook says nothing about builds that they do not.
+	jobHooks map[types.NamespacedName]time.Time
 }
 
-type hookMark struct{ first, last time.Time }
+// jobHooksWindow is how recent a Job Hook must be for the Job Hooks of a
+// project to be taken as arriving (the hook has Job events on).
+const jobHooksWindow = 15 * time.Minute
 
-func (b *hookInbox) add(key types.NamespacedName, at time.Time) {
+// pipelineHookRedundant says a Pipeline Hook for the watch adds nothing:
+// Job Hooks for its project arrive, and they describe every build (only
+// trigger jobs have no Job Hook, so a watch whose rules match bridges
+// still syncs on Pipeline Hooks).
+func (b *hookInbox) pipelineHookRedundant(key types.NamespacedName, at time.Time, matchesBridges bool) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	last, ok := b.jobHooks[key]
+	return ok && !matchesBridges && at.Sub(last) < jobHooksWindow
+}
+
+// forget drops what the inbox keeps for a deleted watch.
+func (b *hookInbox) forget(key types.NamespacedName) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.pending, key)
+	delete(b.jobHooks, key)
+}
+
+// hookMark is what a watch's pending events say: when they came, and the
+// jobs their Job Hooks describe, latest word per job, unless one of them
+// needs a full sync anyway (a Pipeline Hook, a Job Hook without its retry
+// count, more jobs than maxEventJobs).
+type hookMark struct {
+	first, last time.Time
+	jobs        map[int64]eventJob
+	scan        bool
+}
+
+// maxEventJobs bounds the jobs a watch's pending events keep: beyond, one
+// sync reading the project costs less than answering each.
+const maxEventJobs = 100
+
+// eventJob is a job as a Job Hook described it, with the retries its name
+// already had in its pipeline.
+type eventJob struct {
+	job     gitlab.Job
+	retries int
+}
+
+func (b *hookInbox) add(key types.NamespacedName, at time.Time, ev *gitlab.HookEvent) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.pending == nil {
 		b.pending = map[types.NamespacedName]hookMark{}
+	}
+	if ev.Kind == gitlab.HookJob {
+		if b.jobHooks == nil {
+			b.jobHooks = map[types.NamespacedName]time.Time{}
+		}
+		b.jobHooks[key] = at
 	}
 	m, ok := b.pending[key]
 	if !ok || at.Before(m.first) {
@@ -132,7 +184,27 @@ func (b *hookInbox) add(key types.NamespacedName, at time.Time) {
 	if m.last.Before(at) {
 		m.last = at
 	}
+	switch {
+	case ev.Kind != gitlab.HookJob || ev.JobRetriesCount == nil || len(m.jobs) >= maxEventJobs:
+		m.scan, m.jobs = true, nil
+	case !m.scan:
+		if m.jobs == nil {
+			m.jobs = map[int64]eventJob{}
+		}
+		// Deliveries may come twice or out of order, but a finished status
+		// is an attempt's last: it is never replaced by an earlier one.
+		if old, seen := m.jobs[ev.JobID]; !seen || !slices.Contains(finishedStatuses, old.job.Status) {
+			m.jobs[ev.JobID] = eventJob{job: jobOfEvent(ev), retries: int(*ev.JobRetriesCount)}
+		}
+	}
 	b.pending[key] = m
+}
+
+// jobOfEvent is the job a Job Hook describes, as far as it does.
+func jobOfEvent(ev *gitlab.HookEvent) gitlab.Job {
+	return gitlab.Job{ID: ev.JobID, PipelineID: ev.PipelineID, ProjectID: ev.ProjectID, Name: ev.JobName, Stage: ev.JobStage,
+		Ref: ev.Ref, Status: ev.JobStatus, FailureReason: ev.JobFailureReason, CreatedAt: ev.JobCreatedAt,
+		StartedAt: ev.JobStartedAt, FinishedAt: ev.JobFinishedAt, AllowFailure: ev.JobAllowFailure}
 }
 
 func (b *hookInbox) has(key types.NamespacedName) bool {
@@ -202,7 +274,10 @@ func (h *hookRouter) dispatch(ctx context.Context, conn types.NamespacedName, ev
 			continue
 		}
 		seen[key] = true
-		h.watches.inbox.add(key, received)
+		if ev.Kind == gitlab.HookPipeline && h.watches.inbox.pipelineHookRedundant(key, received, h.watches.matchesBridges(key)) {
+			continue
+		}
+		h.watches.inbox.add(key, received, ev)
 		h.wake(ctx, &watches.Items[i], &h.watches.queue)
 		n++
 	}

@@ -129,22 +129,33 @@ func (r *JobWatchReconciler) reconcile(ctx context.Context, jw *civ1alpha1.JobWa
 	}
 	now := r.Clock.Now()
 	key := client.ObjectKeyFromObject(jw)
-	event := r.inbox.has(key)
-	if wait := untilDue(jw, now); wait > 0 && !event {
+	wait := untilDue(jw, now)
+	if wait > 0 && !r.inbox.has(key) {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	if next := jw.Status.NextSyncTime; next != nil && !syncRequested(jw) && !event {
+	if next := jw.Status.NextSyncTime; next != nil && wait <= 0 && !syncRequested(jw) {
 		syncLag.Observe(max(now.Sub(next.Time), 0).Seconds())
 	}
 	conn, err := r.forConnection(ctx, jw.Namespace, jw.Spec.ConnectionRef.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	s := newSyncer(r, jw, conn, state, status, report, now)
 	if mark, ok := r.inbox.take(key); ok {
 		eventToSync.Observe(max(now.Sub(mark.first), 0).Seconds())
 		jw.Status.LastEventTime = &metav1.Time{Time: mark.last}
+		if wait > 0 {
+			// Not due: the events alone may decide, without reading GitLab.
+			answered, err := s.answerEvents(ctx, mark)
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			if answered {
+				report.set(civ1alpha1.ConditionReady, metav1.ConditionTrue, civ1alpha1.ReasonSucceeded, s.summary())
+				return ctrl.Result{RequeueAfter: untilDue(jw, now)}, nil
+			}
+		}
 	}
-	s := newSyncer(r, jw, conn, state, status, report, now)
 	if err := s.run(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -179,7 +190,17 @@ func (r *JobWatchReconciler) forget(key types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.watches, key)
+	r.inbox.forget(key)
 	forgetWatchMetrics(key)
+}
+
+// matchesBridges says whether the watch's rules may match trigger jobs, as
+// compiled at its last pass (true when unknown yet).
+func (r *JobWatchReconciler) matchesBridges(key types.NamespacedName) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, ok := r.watches[key]
+	return !ok || st.policy == nil || st.policy.NeedsBridges()
 }
 
 // SetupWithManager registers the controller and its watches.

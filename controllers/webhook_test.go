@@ -25,13 +25,17 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
 	"github.com/jobops-dev/gitlab-job-operator/internal/gitlabsim"
 )
 
-const hookToken = "whsec-0123456789abcdef"
+const (
+	hookToken         = "whsec-0123456789abcdef"
+	pipelineJobsRoute = "GET /api/v4/projects/:id/pipelines/:pipeline_id/jobs"
+)
 
 // hooked gives the world's connection a webhook token, waits for the path it
 // publishes, and registers a GitLab project hook for it in the simulator.
@@ -75,11 +79,15 @@ var _ = Describe("Webhooks", func() {
 		w.hooked()
 		jw := w.pollingWatch("pushed")
 		p := w.pipeline(gitlabsim.JobSpec{Name: "rspec", Status: "running"})
+		Expect(sim.WaitForHookDeliveries(ctx)).To(Succeed())
+		reads := func() int64 { return sim.Stats().Count(listRoute, 0) + sim.Stats().Count(pipelineJobsRoute, 0) }
+		before := reads()
 		failed := time.Now()
 		_, err := sim.SetJobStatus(p.Jobs[0].ID, "failed", "runner_system_failure")
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(func() int64 { return actions(p.Jobs[0].ID).Retry }, 2*time.Second, 20*time.Millisecond).Should(Equal(int64(1)))
 		GinkgoWriter.Printf("failure to retry: %s\n", time.Since(failed))
+		Expect(reads()).To(Equal(before), "the Job Hook said all a Retry rule needs: no list, no pipeline read, only the retry")
 		Eventually(func(g Gomega) {
 			got := &civ1alpha1.JobWatch{}
 			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(jw), got)).To(Succeed())
@@ -116,6 +124,23 @@ var _ = Describe("Webhooks", func() {
 		Consistently(func() int64 { return lists() - before }, 2*time.Second).Should(BeNumerically("<=", 2), "200 Job Hooks, one or two syncs")
 	})
 
+	It("reads the project when a rule needs what a Job Hook does not say (a log pattern)", func() {
+		w.hooked()
+		jw := w.watch("by-log", civ1alpha1.JobWatchSpec{IntervalSeconds: 600, Rules: []civ1alpha1.WatchRule{{Name: "network",
+			Action: civ1alpha1.ActionRetry, Match: civ1alpha1.RuleMatch{FailureReasons: []string{"script_failure"}, LogPattern: "(?i)connection reset"}}}})
+		synced(jw)
+		p := w.pipeline(gitlabsim.JobSpec{Name: "bundle", Status: "running", Trace: "fetching gems\nconnection reset by peer\n"},
+			gitlabsim.JobSpec{Name: "unit", Status: "running", Trace: "1 example, 1 failure\n"})
+		lists := sim.Stats().Count(listRoute, 0)
+		for _, j := range p.Jobs {
+			_, err := sim.SetJobStatus(j.ID, "failed", "script_failure")
+			Expect(err).NotTo(HaveOccurred())
+		}
+		Eventually(func() int64 { return actions(p.Jobs[0].ID).Retry }, 3*time.Second).Should(Equal(int64(1)))
+		Expect(actions(p.Jobs[1].ID).Retry).To(BeZero(), "its log does not match")
+		Expect(sim.Stats().Count(listRoute, 0)).To(BeNumerically(">", lists), "a full sync read the project")
+	})
+
 	It("never acts twice on duplicated and reordered deliveries", func() {
 		w.hooked()
 		w.pollingWatch("dup")
@@ -135,6 +160,9 @@ var _ = Describe("Webhooks", func() {
 			}
 		}, 5*time.Second).Should(Succeed())
 		Expect(sim.Stats().HookTotals().Duplicated).To(BeNumerically(">", 0), "deliveries were duplicated")
+		for _, e := range events(w.ns, "dup") {
+			Expect(e.Type).NotTo(Equal(corev1.EventTypeWarning), "a duplicate must not even be tried: %s", e.Note)
+		}
 		Consistently(func() int64 {
 			var n int64
 			for _, j := range p.Jobs {

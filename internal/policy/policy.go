@@ -266,6 +266,26 @@ func (p *Policy) MatchFrom(job gitlab.Job, now time.Time, start int) (rule *Rule
 	return nil, false
 }
 
+// MatchKnown is Match for a job known only from a webhook event, which
+// carries neither the job's runner tags nor its log. It returns the first
+// rule that fits job, and decided=false when a rule that fits everything
+// the event says would also need one of those: then only the job as the API
+// lists it (and perhaps its log) can decide, and the caller must read it.
+func (p *Policy) MatchKnown(job gitlab.Job, now time.Time) (rule *Rule, decided bool) {
+	for _, r := range p.rules {
+		untagged := job
+		untagged.Tags = r.tags // what the event cannot say is not held against the rule
+		if !r.fits(untagged) || !r.oldEnough(job, now) {
+			continue
+		}
+		if len(r.tags) > 0 || r.logPattern != nil {
+			return nil, false
+		}
+		return r, true
+	}
+	return nil, true
+}
+
 // Resolve returns the first rule that fully matches job, log pattern
 // included, or nil. It calls readLog only if some rule needs the log, and at
 // most once, so one job attempt costs at most one log request. An error from
