@@ -143,7 +143,9 @@ func (r *JobWatchReconciler) reconcile(ctx context.Context, jw *civ1alpha1.JobWa
 	s := newSyncer(r, jw, conn, state, status, report, now)
 	if mark, ok := r.inbox.take(key); ok {
 		eventToSync.Observe(max(now.Sub(mark.first), 0).Seconds())
-		jw.Status.LastEventTime = &metav1.Time{Time: mark.last}
+		if last := jw.Status.LastEventTime; last == nil || mark.last.Sub(last.Time) >= lastEventPrecision {
+			jw.Status.LastEventTime = &metav1.Time{Time: mark.last}
+		}
 		if wait > 0 {
 			// Not due: the events alone may decide, without reading GitLab.
 			answered, err := s.answerEvents(ctx, mark)
@@ -240,6 +242,10 @@ func readyChanged() predicate.Predicate {
 		},
 	}
 }
+
+// lastEventPrecision is how stale status.lastEventTime may be: kept to the
+// minute, so that a busy project's events do not each cost a status write.
+const lastEventPrecision = time.Minute
 
 // interval is the watch's sync interval.
 func interval(jw *civ1alpha1.JobWatch) time.Duration {

@@ -89,7 +89,9 @@ func (s *syncer) answerEvents(ctx context.Context, mark hookMark) (bool, error) 
 	if err := s.act(ctx); err != nil {
 		return true, err
 	}
-	s.recordEventSync(len(mark.jobs))
+	if s.counter.Count() > 0 || s.candidates > 0 {
+		s.recordEventSync(len(mark.jobs))
+	}
 	return true, nil
 }
 
@@ -98,8 +100,9 @@ func (s *syncer) hasPending(jobID int64) bool {
 	return slices.ContainsFunc(s.jw.Status.PendingActions, func(p civ1alpha1.PendingAction) bool { return p.JobID == jobID })
 }
 
-// recordEventSync records what answering events did. The cursor and the next
-// scheduled sync stay: the events say nothing of the jobs around them.
+// recordEventSync records what answering events did, when they did
+// something (events that decide nothing write no status). The cursor and the
+// next scheduled sync stay: the events say nothing of the jobs around them.
 func (s *syncer) recordEventSync(events int) {
 	st := &s.jw.Status
 	if s.projectID != 0 {
