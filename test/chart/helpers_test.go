@@ -31,16 +31,12 @@ var (
 	chartDir = filepath.Join(root, "charts", "gitlab-job-operator")
 )
 
-// tool returns the path of a tool the Makefile builds into bin/: the
-// environment variable `make test` sets (HELM, PROMTOOL), else bin/<name>.
+// tool returns the path of a tool the Makefile builds into bin/.
 func tool(t *testing.T, env, name string) string {
 	t.Helper()
-	path := os.Getenv(env)
-	if path == "" {
-		path = filepath.Join(root, "bin", name)
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%s: %v; build it with `make %s` (make test does)", name, err, name)
+	path, err := testenv.Tool(env, name)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return path
 }
