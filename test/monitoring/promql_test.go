@@ -33,12 +33,12 @@ func metricNames(expr string) []string {
 	skipTo := func(i int, open, close rune) int { // i at open; returns the index after the matching close
 		depth := 0
 		for ; i < len(r); i++ {
-			switch {
-			case r[i] == '"' || r[i] == '\'' || r[i] == '`':
+			switch r[i] {
+			case '"', '\'', '`':
 				i = skipString(r, i) - 1
-			case r[i] == open:
+			case open:
 				depth++
-			case r[i] == close:
+			case close:
 				depth--
 				if depth == 0 {
 					return i + 1
