@@ -220,6 +220,9 @@ func (o *options) print(f *actionFlags, ja *civ1alpha1.JobAction, suffix string)
 		return err
 	}
 	u := &unstructured.Unstructured{Object: raw}
+	// The client empties TypeMeta when it decodes the server's answer.
+	u.SetAPIVersion(civ1alpha1.GroupVersion.String())
+	u.SetKind("JobAction")
 	delete(u.Object, "status")
 	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
 	if f.dryRun == "client" {
