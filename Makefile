@@ -153,3 +153,12 @@ helm: $(HELM)
 promtool: $(PROMTOOL)
 $(HELM) $(PROMTOOL) &: hack/tools/go.mod hack/tools/go.sum
 	cd hack/tools && GOBIN=$(LOCALBIN) go install -tags remove_all_sd tool
+
+##@ Release
+
+VERSION ?= v0.1.0
+KREW_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+
+.PHONY: krew
+krew: ## Build kubectl-jobops archives (KREW_PLATFORMS) and the Krew manifest into bin/krew/.
+	VERSION=$(VERSION) hack/krew/build.sh $(LOCALBIN)/krew $(KREW_PLATFORMS)
