@@ -12,6 +12,8 @@ LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
 CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs
+HELM ?= $(LOCALBIN)/helm
+PROMTOOL ?= $(LOCALBIN)/promtool
 KUBECTL ?= kubectl
 GO_TEST_FLAGS ?= -count=1
 
@@ -43,6 +45,16 @@ api-docs: crd-ref-docs ## Generate docs/api-reference.md from the Go types in ap
 	$(CRD_REF_DOCS) --log-level=WARN --source-path=./api/v1alpha1 --config=hack/api-docs/config.yaml \
 		--renderer=markdown --templates-dir=hack/api-docs/templates --output-path=docs/api-reference.md
 
+CHART := charts/gitlab-job-operator
+CHART_RBAC := role.yaml leader_election_role.yaml metrics_auth_role.yaml metrics_reader_role.yaml jobops_editor_role.yaml jobops_viewer_role.yaml
+
+.PHONY: chart-files
+chart-files: ## Copy the CRDs, RBAC, alerting rules and dashboard from config/ into the Helm chart (test/chart fails until they match).
+	rm -f $(CHART)/files/crds/*.yaml && cp config/crd/bases/*.yaml $(CHART)/files/crds/
+	cp $(addprefix config/rbac/,$(CHART_RBAC)) $(CHART)/files/rbac/
+	cp config/prometheus/alerts.yaml $(CHART)/files/prometheus/alerts.yaml
+	rm -f $(CHART)/files/grafana/*.json && cp config/grafana/*.json $(CHART)/files/grafana/
+
 .PHONY: fmt
 fmt: ## go fmt.
 	go fmt ./...
@@ -61,8 +73,8 @@ verify: manifests generate api-docs fmt vet ## Regenerate everything and fail if
 		echo "verify: the tree changed after regenerating; commit the result:"; git status --porcelain; git --no-pager diff --stat; exit 1; fi
 
 .PHONY: test
-test: envtest ## Unit and envtest suites (real kube-apiserver and etcd), then the e2e suite.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
+test: envtest helm promtool ## Unit and envtest suites (real kube-apiserver and etcd), then the e2e suite.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" PROMTOOL="$(PROMTOOL)" go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-e2e
 test-e2e: envtest ## Only the end-to-end suite: separate processes driven with kubectl (a few minutes).
@@ -80,9 +92,10 @@ bench: envtest ## Benchmarks (long; figures printed, not asserted).
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager and the simulator into bin/.
+build: ## Build the manager, the simulator and the kubectl plugin (kubectl-jobops) into bin/.
 	go build -o $(LOCALBIN)/manager ./cmd/manager
 	go build -o $(LOCALBIN)/gitlab-sim ./cmd/gitlab-sim
+	go build -o $(LOCALBIN)/kubectl-jobops ./cmd/kubectl-jobops
 
 .PHONY: run
 run: manifests ## Run the manager against the cluster in KUBECONFIG.
@@ -131,3 +144,21 @@ $(CRD_REF_DOCS):
 golangci-lint: $(GOLANGCI_LINT)
 $(GOLANGCI_LINT):
 	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+# Helm and promtool are pinned in hack/tools/go.mod and built by one go
+# install (see the comment there). -tags remove_all_sd leaves Prometheus's
+# cloud service discovery out of promtool: the rule tests need none of it.
+.PHONY: helm promtool
+helm: $(HELM)
+promtool: $(PROMTOOL)
+$(HELM) $(PROMTOOL) &: hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && GOBIN=$(LOCALBIN) go install -tags remove_all_sd tool
+
+##@ Release
+
+VERSION ?= v0.1.0
+KREW_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+
+.PHONY: krew
+krew: ## Build kubectl-jobops archives (KREW_PLATFORMS) and the Krew manifest into bin/krew/.
+	VERSION=$(VERSION) hack/krew/build.sh $(LOCALBIN)/krew $(KREW_PLATFORMS)

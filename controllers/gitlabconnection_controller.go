@@ -18,6 +18,8 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -52,6 +54,8 @@ type GitLabConnectionReconciler struct {
 	// Scope says which connections this manager checks: another shard's
 	// connections are only read.
 	Scope Scope
+	// ReceivesWebhooks says the manager runs a webhook receiver.
+	ReceivesWebhooks bool
 }
 
 // +kubebuilder:rbac:groups=ci.jobops.dev,resources=gitlabconnections,verbs=get;list;watch
@@ -83,7 +87,44 @@ func (r *GitLabConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		report.emit(r.Recorder)
 		res, err = result(res, err, r.RecheckInterval)
 	}()
+	if err := r.publishWebhook(ctx, conn, report); err != nil {
+		return ctrl.Result{}, err
+	}
 	return r.check(ctx, conn, report)
+}
+
+// publishWebhook sets status.webhookPath and WebhookReady from spec.webhook:
+// the path is derived from the webhook token, so it is published only once
+// the token can be read.
+func (r *GitLabConnectionReconciler) publishWebhook(ctx context.Context, conn *civ1alpha1.GitLabConnection, report *reporter) error {
+	hook := conn.Spec.Webhook
+	if hook == nil {
+		conn.Status.WebhookPath = ""
+		report.remove(civ1alpha1.ConditionWebhookReady)
+		return nil
+	}
+	if !r.ReceivesWebhooks {
+		conn.Status.WebhookPath = ""
+		report.announce(civ1alpha1.ConditionWebhookReady, metav1.ConditionFalse, civ1alpha1.ReasonReceiverDisabled,
+			"The manager runs no webhook receiver (--webhook-bind-address=0): JobWatches of this connection only poll",
+			corev1.EventTypeWarning, "Webhook")
+		return nil
+	}
+	token, err := r.secrets.value(ctx, conn.Namespace, hook.SecretRef.Name, keyOr(hook.SecretRef.Key, "token"))
+	if re := asReconcileError(err); re != nil {
+		if re.kind != waitingKind {
+			return err
+		}
+		conn.Status.WebhookPath = ""
+		report.announce(civ1alpha1.ConditionWebhookReady, metav1.ConditionFalse, re.Reason, "Webhook token: "+re.Message,
+			corev1.EventTypeWarning, "Webhook")
+		return nil
+	}
+	conn.Status.WebhookPath = webhookPath(conn.Namespace, conn.Name, strings.TrimSpace(token))
+	report.announce(civ1alpha1.ConditionWebhookReady, metav1.ConditionTrue, civ1alpha1.ReasonSucceeded,
+		fmt.Sprintf("Give GitLab the receiver's address with path %s, Job and Pipeline events, and the token of Secret %s",
+			conn.Status.WebhookPath, hook.SecretRef.Name), corev1.EventTypeNormal, "Webhook")
+	return nil
 }
 
 // check asks GitLab who the token is and sets Ready, announcing each change
@@ -133,7 +174,19 @@ func (r *GitLabConnectionReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 			if conn.Spec.CABundleSecretRef != nil {
 				names = append(names, conn.Spec.CABundleSecretRef.Name)
 			}
+			if conn.Spec.Webhook != nil {
+				names = append(names, conn.Spec.Webhook.SecretRef.Name)
+			}
 			return names
+		}); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &civ1alpha1.GitLabConnection{}, webhookPathField,
+		func(obj client.Object) []string {
+			if path := obj.(*civ1alpha1.GitLabConnection).Status.WebhookPath; path != "" {
+				return []string{path}
+			}
+			return nil
 		}); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -95,12 +96,15 @@ func (p *jobActionPass) claimAndCall(ctx context.Context) error {
 		return err
 	}
 	rec, err := p.records.claim(ctx, p.ja, jobSummary(target), p.now)
-	if apierrors.IsAlreadyExists(err) {
-		if rec, err = p.records.get(ctx, p.ja); err == nil && rec != nil {
-			return p.resume(ctx, rec)
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		// Another pass claimed it first: resume from its claim. (Gone
+		// again by now, it is claimed afresh by the next pass.)
+		if rec, err = p.records.get(ctx, p.ja); err != nil || rec == nil {
+			return errors.Join(errors.New("the JobActionRecord another pass created is gone; claiming again"), err)
 		}
-	}
-	if err != nil {
+		return p.resume(ctx, rec)
+	case err != nil:
 		return err
 	}
 	return p.call(ctx, rec, vars)

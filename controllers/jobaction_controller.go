@@ -61,6 +61,8 @@ type JobActionReconciler struct {
 	Clock clock.PassiveClock
 	// Workers is how many objects are reconciled at once.
 	Workers int
+	// queue lets the webhook receiver wake a JobAction whose job changed.
+	queue queueHandle
 }
 
 // +kubebuilder:rbac:groups=ci.jobops.dev,resources=jobactions,verbs=get;list;watch;delete
@@ -140,6 +142,24 @@ func (r *JobActionReconciler) SetupWithManager(mgr ctrl.Manager, opts controller
 		func(obj client.Object) []string { return secretsOfAction(obj.(*civ1alpha1.JobAction)) }); err != nil {
 		return err
 	}
+	if err := indexer.IndexField(context.Background(), &civ1alpha1.JobAction{}, actionJobField, func(obj client.Object) []string {
+		ja := obj.(*civ1alpha1.JobAction)
+		if finished(ja) {
+			return nil
+		}
+		var keys []string
+		for _, j := range []*civ1alpha1.JobSummary{ja.Status.TargetJob, ja.Status.ResultJob} {
+			if j != nil {
+				keys = append(keys, jobKey(ja.Spec.ConnectionRef.Name, j.ID))
+			}
+		}
+		if ja.Spec.JobID != 0 {
+			keys = append(keys, jobKey(ja.Spec.ConnectionRef.Name, ja.Spec.JobID))
+		}
+		return keys
+	}); err != nil {
+		return err
+	}
 	// Only a JobAction that has not had GitLab's answer can be waiting for a
 	// connection or a Secret.
 	waiting := func(obj client.Object) bool {
@@ -156,6 +176,7 @@ func (r *JobActionReconciler) SetupWithManager(mgr ctrl.Manager, opts controller
 		WatchesMetadata(secretMetadata(),
 			handler.EnqueueRequestsFromMapFunc(enqueueByIndex(r.client, actions, actionSecretsField, waiting)),
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		WatchesRawSource(r.queue.source()).
 		Named("jobaction").
 		WithOptions(opts).
 		Complete(r)

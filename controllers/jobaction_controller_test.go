@@ -17,9 +17,7 @@ limitations under the License.
 package controllers_test
 
 import (
-	"encoding/pem"
 	"fmt"
-	"net/http/httptest"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -31,75 +29,6 @@ import (
 	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
 	"github.com/jobops-dev/gitlab-job-operator/internal/gitlabsim"
 )
-
-var _ = Describe("GitLabConnection", func() {
-	It("is Ready with the token's user", func() {
-		w := newWorld()
-		var conn civ1alpha1.GitLabConnection
-		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "gitlab"}, &conn)).To(Succeed())
-		Expect(conn.Status.Username).To(Equal("operator"))
-		Expect(conn.Status.ObservedGeneration).To(Equal(conn.Generation))
-		Expect(conn.Status.LastCheckTime).NotTo(BeNil())
-	})
-
-	It("says Unauthorized for a token GitLab refuses, once", func() {
-		w := newWorld()
-		w.secret("bad-token", map[string]string{"token": "glpat-wrong"})
-		w.connection("bad", "bad-token")
-		Eventually(func(g Gomega) {
-			g.Expect(w.connectionReady("bad")).To(HaveField("Reason", civ1alpha1.ReasonUnauthorized))
-		}).Should(Succeed())
-		Consistently(func() int { return len(events(w.ns, "bad")) }, 2*time.Second).Should(Equal(1))
-	})
-
-	It("waits for a missing Secret and becomes Ready when it appears", func() {
-		w := newWorld()
-		w.connection("later", "later-token")
-		Eventually(func(g Gomega) {
-			g.Expect(w.connectionReady("later")).To(HaveField("Reason", civ1alpha1.ReasonSecretNotFound))
-		}).Should(Succeed())
-		w.secret("later-token", map[string]string{"other": "x"})
-		Eventually(func(g Gomega) {
-			g.Expect(w.connectionReady("later")).To(HaveField("Reason", civ1alpha1.ReasonSecretKeyMissing))
-		}).Should(Succeed())
-		var s corev1.Secret
-		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "later-token"}, &s)).To(Succeed())
-		s.Data["token"] = []byte(operatorToken + "\n")
-		Expect(k8s.Update(ctx, &s)).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(w.connectionReady("later")).To(HaveField("Reason", civ1alpha1.ReasonSucceeded))
-		}).Should(Succeed())
-	})
-
-	It("verifies TLS with the CA bundle it names, and says TLSError without it", func() {
-		w := newWorld()
-		server := httptest.NewTLSServer(sim.Handler())
-		DeferCleanup(server.Close)
-		caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: server.Certificate().Raw})
-		w.secret("corp-ca", map[string]string{"ca.crt": string(caPEM)})
-		for name, ca := range map[string]*civ1alpha1.CABundleSecretReference{"tls-trusted": {Name: "corp-ca"}, "tls-unknown": nil} {
-			conn := &civ1alpha1.GitLabConnection{Spec: civ1alpha1.GitLabConnectionSpec{URL: server.URL,
-				TokenSecretRef: civ1alpha1.TokenSecretReference{Name: "gitlab-token"}, CABundleSecretRef: ca, TimeoutSeconds: 5}}
-			conn.Name, conn.Namespace = name, w.ns
-			Expect(k8s.Create(ctx, conn)).To(Succeed())
-		}
-		Eventually(func(g Gomega) {
-			g.Expect(w.connectionReady("tls-trusted")).To(HaveField("Reason", civ1alpha1.ReasonSucceeded))
-			g.Expect(w.connectionReady("tls-unknown")).To(HaveField("Reason", civ1alpha1.ReasonTLSError))
-		}).Should(Succeed())
-	})
-
-	It("says Unreachable when nothing listens", func() {
-		w := newWorld()
-		conn := &civ1alpha1.GitLabConnection{Spec: civ1alpha1.GitLabConnectionSpec{
-			URL: "http://127.0.0.1:1", TokenSecretRef: civ1alpha1.TokenSecretReference{Name: "gitlab-token"}, TimeoutSeconds: 2}}
-		conn.Name, conn.Namespace = "nowhere", w.ns
-		Expect(k8s.Create(ctx, conn)).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(w.connectionReady("nowhere")).To(HaveField("Reason", civ1alpha1.ReasonUnreachable))
-		}).Should(Succeed())
-	})
-})
 
 var _ = Describe("JobAction", func() {
 	var w *world
@@ -176,8 +105,10 @@ var _ = Describe("JobAction", func() {
 			Variables: []civ1alpha1.PlayVariable{{Key: "KEY", ValueFrom: &civ1alpha1.VariableSource{SecretKeyRef: civ1alpha1.SecretKeySelector{Name: "later", Key: "key"}}}}})
 		waitFor(ja, civ1alpha1.ConditionProgressing, civ1alpha1.ReasonSecretNotFound)
 		Expect(actions(p.Jobs[0].ID).Play).To(BeZero())
-		w.secret("later", map[string]string{"key": "v"})
+		w.secret("later", map[string]string{"key": "v-from-the-secret"})
 		waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		Expect(sim.Stats().PlayVariables[p.Jobs[0].ID]).To(ConsistOf(gitlabsim.Variable{Key: "KEY", Value: "v-from-the-secret"}))
+		Expect(actions(p.Jobs[0].ID).Play).To(Equal(int64(1)))
 	})
 
 	It("cancels a running job and completes on GitLab's answer", func() {
@@ -194,9 +125,14 @@ var _ = Describe("JobAction", func() {
 	It("erases a finished job", func() {
 		p := w.pipeline(gitlabsim.JobSpec{Name: "build", Status: "success", Trace: "log", Artifacts: true})
 		ja := w.action("erase", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionErase, JobID: p.Jobs[0].ID})
-		waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
-		job, _ := sim.Job(p.Jobs[0].ID)
-		Expect(job.TraceSize).To(BeZero())
+		got := waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		job, ok := sim.Job(p.Jobs[0].ID)
+		Expect(ok).To(BeTrue())
+		Expect(job.TraceSize).To(BeZero(), "the log is gone")
+		Expect(job.HasArtifacts).To(BeFalse(), "the artifacts are gone")
+		Expect(job.ErasedAt).NotTo(BeNil(), "GitLab records when it was erased")
+		Expect(got.Status.ResultJob).To(HaveField("ID", p.Jobs[0].ID))
+		Expect(actions(p.Jobs[0].ID).Erase).To(Equal(int64(1)))
 	})
 
 	It("retries a trigger job found by pipeline and name", func() {
@@ -254,12 +190,16 @@ var _ = Describe("JobAction", func() {
 		Expect(actions(p.Jobs[0].ID).Cancel).To(Equal(int64(1)))
 	})
 
-	It("deletes itself ttlSecondsAfterFinished after it finishes", func() {
+	It("deletes itself ttlSecondsAfterFinished after it completes, not before", func() {
 		p := w.pipeline(gitlabsim.JobSpec{Name: "a", Status: "running"})
-		ttl := int32(1)
+		ttl := int32(3)
 		ja := w.action("ttl", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionCancel, JobID: p.Jobs[0].ID, TTLSecondsAfterFinished: &ttl})
-		Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(ja), &civ1alpha1.JobAction{}) }).
+		got := waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		Expect(got.Status.CompletionTime).NotTo(BeNil())
+		Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(ja), &civ1alpha1.JobAction{}) }, 10*time.Second).
 			Should(MatchError(ContainSubstring("not found")))
+		Expect(time.Since(got.Status.CompletionTime.Time)).To(BeNumerically(">=", 3*time.Second-time.Second),
+			"kept for its TTL after completing (status times are to the second)")
 	})
 })
 
@@ -315,7 +255,10 @@ var _ = Describe("JobAction requester", func() {
 	)
 	BeforeEach(func() {
 		w = newWorld()
-		p = w.pipeline(gitlabsim.JobSpec{Name: "deploy", Status: "running"}, gitlabsim.JobSpec{Name: "flaky", Status: "failed"})
+		var err error
+		p, err = sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: w.project.ID, Ref: "main", Username: "operator",
+			Jobs: []gitlabsim.JobSpec{{Name: "deploy", Status: "running"}, {Name: "flaky", Status: "failed"}}})
+		Expect(err).NotTo(HaveOccurred())
 		running = p.Jobs[0].ID
 		token, err := sim.JobToken(running)
 		Expect(err).NotTo(HaveOccurred())
@@ -334,7 +277,7 @@ var _ = Describe("JobAction requester", func() {
 
 	It("acts for a running job of the target's project and records who asked", func() {
 		got := waitFor(requested("asked", "gitlab", p.Jobs[1].ID, w.project.PathWithNamespace), civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
-		Expect(got.Status.Requester).To(Equal(&civ1alpha1.RequesterStatus{JobID: running, PipelineID: p.ID, ProjectID: w.project.ID, Username: got.Status.Requester.Username}))
+		Expect(got.Status.Requester).To(Equal(&civ1alpha1.RequesterStatus{JobID: running, PipelineID: p.ID, ProjectID: w.project.ID, Username: "operator"}))
 		Expect(actions(p.Jobs[1].ID).Retry).To(Equal(int64(1)))
 	})
 
@@ -512,5 +455,60 @@ var _ = Describe("JobAction applied again", func() {
 		Expect(rec.Spec).To(And(HaveField("JobActionName", "recorded"), HaveField("Action", civ1alpha1.ActionCancel),
 			HaveField("Target.ID", p.Jobs[0].ID), HaveField("Claim.JobActionUID", ja.UID)))
 		Expect(rec.Status.ReleasedAt).To(BeNil())
+	})
+})
+
+var _ = Describe("JobAction playing a manual job that has already run", func() {
+	var w *world
+	BeforeEach(func() { w = newWorld() })
+	AfterEach(func() { sim.ClearFaults() })
+
+	// ran makes a manual job that has run (played, and finished as status).
+	ran := func(status string) gitlabsim.Pipeline {
+		GinkgoHelper()
+		p := w.pipeline(gitlabsim.JobSpec{Name: "deploy-prod", When: "manual"})
+		_, err := sim.SetJobStatus(p.Jobs[0].ID, "running", "")
+		Expect(err).NotTo(HaveOccurred())
+		_, err = sim.SetJobStatus(p.Jobs[0].ID, status, "")
+		Expect(err).NotTo(HaveOccurred())
+		return p
+	}
+
+	It("follows the new attempt GitLab makes, not the job it answers with", func() {
+		p := ran("success")
+		ja := w.action("replay", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionPlay, JobID: p.Jobs[0].ID})
+		var attempt int64
+		Eventually(func(g Gomega) {
+			got := &civ1alpha1.JobAction{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(ja), got)).To(Succeed())
+			g.Expect(got.Status.ResultJob).NotTo(BeNil())
+			attempt = got.Status.ResultJob.ID
+			g.Expect(findTrue(got.Status.Conditions, civ1alpha1.ConditionProgressing)).To(HaveField("Reason", civ1alpha1.ReasonWaitingForResult))
+		}).Should(Succeed())
+		latest, ok := sim.LatestAttempt(p.ID, "deploy-prod")
+		Expect(ok).To(BeTrue())
+		Expect(attempt).To(Equal(latest.ID), "the new attempt, not job %d which GitLab answered with", p.Jobs[0].ID)
+		Expect(attempt).To(BeNumerically(">", p.Jobs[0].ID))
+		_, err := sim.SetJobStatus(attempt, "running", "")
+		Expect(err).NotTo(HaveOccurred())
+		_, err = sim.SetJobStatus(attempt, "failed", "script_failure")
+		Expect(err).NotTo(HaveOccurred())
+		got := waitFor(ja, civ1alpha1.ConditionFailed, civ1alpha1.ReasonJobFailed)
+		Expect(findTrue(got.Status.Conditions, civ1alpha1.ConditionFailed).Message).To(ContainSubstring("Job %d failed", attempt))
+		Expect(actions(p.Jobs[0].ID).Play).To(Equal(int64(1)))
+	})
+
+	It("after a lost answer, finds the new attempt instead of playing again", func() {
+		p := ran("failed")
+		route := "POST /api/v4/projects/:id/jobs/:job_id/play"
+		Expect(sim.SetFaults(gitlabsim.Faults{LoseResponseRate: 1, Count: 1, Routes: []string{route}})).To(Succeed())
+		follow := false
+		got := waitFor(w.action("replay-lost", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionPlay, JobID: p.Jobs[0].ID, FollowResult: &follow}),
+			civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
+		latest, ok := sim.LatestAttempt(p.ID, "deploy-prod")
+		Expect(ok).To(BeTrue())
+		Expect(got.Status.ResultJob.ID).To(Equal(latest.ID))
+		Consistently(func() int64 { return actions(p.Jobs[0].ID).Play }, time.Second).Should(Equal(int64(1)), "played once")
+		Expect(attempts(p.ID, "deploy-prod")).To(Equal(2))
 	})
 })

@@ -57,6 +57,10 @@ type JobWatchReconciler struct {
 	Workers int
 	// claimant names this process in the pending actions it records.
 	claimant string
+	// inbox holds the webhook events not yet answered by a sync, and queue
+	// lets the receiver wake a watch.
+	inbox hookInbox
+	queue queueHandle
 
 	mu      sync.Mutex
 	watches map[types.NamespacedName]*watchState // one per watch, per generation
@@ -128,12 +132,16 @@ func (r *JobWatchReconciler) reconcile(ctx context.Context, jw *civ1alpha1.JobWa
 		return ctrl.Result{}, nil
 	}
 	now := r.Clock.Now()
+	key := client.ObjectKeyFromObject(jw)
 	due, scheduled := dueAt(jw, state.memory, now, r.startNow)
-	if wait := due.Sub(now); wait > 0 {
+	wait := due.Sub(now)
+	if wait > 0 {
 		state.memory.nextSync = due
-		return ctrl.Result{RequeueAfter: wait}, nil
+		if !r.inbox.has(key) {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
 	}
-	if scheduled {
+	if scheduled && wait <= 0 {
 		syncLag.Observe(now.Sub(due).Seconds())
 	}
 	conn, err := r.forConnection(ctx, jw.Namespace, jw.Spec.ConnectionRef.Name)
@@ -141,6 +149,23 @@ func (r *JobWatchReconciler) reconcile(ctx context.Context, jw *civ1alpha1.JobWa
 		return ctrl.Result{}, err
 	}
 	s := newSyncer(r, jw, conn, state, status, report, now)
+	if mark, ok := r.inbox.take(key); ok {
+		eventToSync.Observe(max(now.Sub(mark.first), 0).Seconds())
+		if last := jw.Status.LastEventTime; last == nil || mark.last.Sub(last.Time) >= lastEventPrecision {
+			jw.Status.LastEventTime = &metav1.Time{Time: mark.last}
+		}
+		if wait > 0 {
+			// Not due: the events alone may decide, without reading GitLab.
+			answered, err := s.answerEvents(ctx, mark)
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			if answered {
+				report.set(civ1alpha1.ConditionReady, metav1.ConditionTrue, civ1alpha1.ReasonSucceeded, s.summary())
+				return ctrl.Result{RequeueAfter: wait}, nil
+			}
+		}
+	}
 	if err := s.run(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -213,13 +238,30 @@ func (r *JobWatchReconciler) forget(key types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.watches, key)
+	r.inbox.forget(key)
 	forgetWatchMetrics(key)
+}
+
+// matchesBridges says whether the watch's rules may match trigger jobs, as
+// compiled at its last pass (true when unknown yet).
+func (r *JobWatchReconciler) matchesBridges(key types.NamespacedName) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, ok := r.watches[key]
+	return !ok || st.policy == nil || st.policy.NeedsBridges()
 }
 
 // SetupWithManager registers the controller and its watches.
 func (r *JobWatchReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &civ1alpha1.JobWatch{}, connectionNameField,
+	indexer := mgr.GetFieldIndexer()
+	if err := indexer.IndexField(context.Background(), &civ1alpha1.JobWatch{}, connectionNameField,
 		func(obj client.Object) []string { return []string{obj.(*civ1alpha1.JobWatch).Spec.ConnectionRef.Name} }); err != nil {
+		return err
+	}
+	if err := indexer.IndexField(context.Background(), &civ1alpha1.JobWatch{}, watchProjectField, func(obj client.Object) []string {
+		jw := obj.(*civ1alpha1.JobWatch)
+		return projectKeys(jw.Spec.ConnectionRef.Name, jw.Spec.Project.String(), jw.Status.ProjectID)
+	}); err != nil {
 		return err
 	}
 	opts.MaxConcurrentReconciles = r.Workers
@@ -229,6 +271,7 @@ func (r *JobWatchReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.
 			handler.EnqueueRequestsFromMapFunc(enqueueByIndex(r.client,
 				func() client.ObjectList { return &civ1alpha1.JobWatchList{} }, connectionNameField, nil)),
 			builder.WithPredicates(readyChanged())).
+		WatchesRawSource(r.queue.source()).
 		Named("jobwatch").
 		WithOptions(opts).
 		Complete(r)
@@ -245,6 +288,10 @@ func readyChanged() predicate.Predicate {
 		},
 	}
 }
+
+// lastEventPrecision is how stale status.lastEventTime may be: kept to the
+// minute, so that a busy project's events do not each cost a status write.
+const lastEventPrecision = time.Minute
 
 // interval is the watch's sync interval.
 func interval(jw *civ1alpha1.JobWatch) time.Duration {

@@ -101,7 +101,6 @@ func (s *syncer) logVerdicts(ctx context.Context, job gitlab.Job) (policy.LogVer
 // decide applies the retry budget, the guard and dry-run to a matched job, and
 // queues the action.
 func (s *syncer) decide(ctx context.Context, rule *policy.Rule, job gitlab.Job, superseded bool) error {
-	counters := ruleStatus(&s.jw.Status, rule.Name())
 	if rule.Action() == civ1alpha1.ActionRetry {
 		if superseded {
 			s.settleIfFinished(job)
@@ -111,21 +110,39 @@ func (s *syncer) decide(ctx context.Context, rule *policy.Rule, job gitlab.Job, 
 		if err != nil {
 			return gitlabFailure(err, fmt.Sprintf("pipeline %d of project %s", job.PipelineID, s.project))
 		}
-		d := policy.RetryDecision(rule, attempts, job, s.now, policy.JitterFor(strconv.FormatInt(job.ID, 10)))
-		switch d.Verdict {
-		case policy.SkipSuperseded:
-			s.settleIfFinished(job)
-			return nil
-		case policy.SkipBudget:
-			counters.Matched++
-			counters.SkippedBudget++
-			s.settleIfFinished(job)
-			return nil
-		case policy.Wait:
-			s.keep(job, openWaiting, d.NotBefore)
+		if !s.retryDue(rule, job, policy.RetryDecision(rule, attempts, job, s.now, retryJitter(job))) {
 			return nil
 		}
 	}
+	return s.queue(ctx, rule, job)
+}
+
+func retryJitter(job gitlab.Job) float64 { return policy.JitterFor(strconv.FormatInt(job.ID, 10)) }
+
+// retryDue applies a retry decision: it says whether the retry is due now,
+// and otherwise counts the job out or keeps it open for its backoff.
+func (s *syncer) retryDue(rule *policy.Rule, job gitlab.Job, d policy.Decision) bool {
+	switch d.Verdict {
+	case policy.SkipSuperseded:
+		s.settleIfFinished(job)
+		return false
+	case policy.SkipBudget:
+		counters := ruleStatus(&s.jw.Status, rule.Name())
+		counters.Matched++
+		counters.SkippedBudget++
+		s.settleIfFinished(job)
+		return false
+	case policy.Wait:
+		s.keep(job, openWaiting, d.NotBefore)
+		return false
+	}
+	return true
+}
+
+// queue applies the guard and dry-run to a job a rule acts on, and queues
+// the action.
+func (s *syncer) queue(ctx context.Context, rule *policy.Rule, job gitlab.Job) error {
+	counters := ruleStatus(&s.jw.Status, rule.Name())
 	s.candidates++
 	counters.Matched++
 	if s.budget == 0 {

@@ -40,6 +40,11 @@ const maxRecentActions = 20
 // made, when adopted) and removes the action from pending.
 func (s *syncer) recordAnswer(ruleName string, action civ1alpha1.ActionType, job gitlab.Job, result *gitlab.Job, err error, outcome civ1alpha1.ActionOutcome) {
 	s.dropPending(job.ID)
+	if action == civ1alpha1.ActionRetry {
+		// Retried (or refused because it already was): a late or
+		// duplicate delivery about this attempt has nothing left to ask.
+		s.memory.settle(job.ID)
+	}
 	counters := ruleStatus(&s.jw.Status, ruleName)
 	rec := civ1alpha1.ActionRecord{Rule: ruleName, Action: action, JobID: job.ID, JobName: truncate(job.Name, 255), Outcome: outcome}
 	if err != nil {

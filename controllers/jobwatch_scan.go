@@ -79,6 +79,7 @@ type syncer struct {
 	actions    int
 	newest     int64
 	oldestOpen int64
+	projectID  int64     // as GitLab answered, for routing webhook events
 	revisit    time.Time // the earliest moment a waiting job is due
 	walks      []*historyWalk
 	sweepDue   time.Time // when the next sweep is due, if this sync swept
@@ -95,7 +96,7 @@ func newSyncer(r *JobWatchReconciler, jw *civ1alpha1.JobWatch, conn *resolvedCon
 	status *statusPatcher, report *reporter, now time.Time) *syncer {
 	s := &syncer{JobWatchReconciler: r, jw: jw, conn: conn, gl: conn.client, project: jw.Spec.Project.String(),
 		pol: state.policy, memory: state.memory, status: status, report: report, now: now,
-		attempts: map[int64][]gitlab.Job{}, decided: map[int64][]keptOpen{}}
+		attempts: map[int64][]gitlab.Job{}, decided: map[int64][]keptOpen{}, track: eventTracker{}}
 	for _, rule := range s.pol.Rules() {
 		for _, st := range rule.Statuses() {
 			if !slices.Contains(s.watched, st) {
@@ -182,6 +183,7 @@ func (s *syncer) scan(ctx context.Context) ([]gitlab.Job, error) {
 	s.scanned = len(jobs)
 	for _, j := range jobs {
 		s.newest = max(s.newest, j.ID)
+		s.projectID = max(s.projectID, j.ProjectID)
 	}
 	if !s.pol.NeedsBridges() {
 		return jobs, nil
@@ -216,6 +218,9 @@ func (s *syncer) recordSync() {
 	if st.Cursor == nil || *st.Cursor != cursor {
 		st.Cursor = &cursor
 	}
+	if s.projectID != 0 {
+		st.ProjectID = s.projectID
+	}
 	st.History = s.walkStatuses()
 	if !s.sweepDue.IsZero() {
 		s.memory.sweepDue = s.sweepDue
@@ -247,5 +252,9 @@ func (s *syncer) nextSync() time.Duration {
 }
 
 func (s *syncer) summary() string {
-	return fmt.Sprintf("Last sync read %d jobs with %d GitLab requests and took %d actions", s.scanned, s.counter.Count(), s.actions)
+	l := s.jw.Status.LastSync
+	if l == nil {
+		return "Synced"
+	}
+	return fmt.Sprintf("Last sync read %d jobs with %d GitLab requests and took %d actions", l.JobsScanned, l.Requests, l.Actions)
 }

@@ -24,7 +24,8 @@ import (
 
 // A sync reads jobs three ways: the scan of new jobs (jobwatch_scan.go), the
 // sweep of jobs in transient statuses (jobwatch_sweep.go) and the history
-// walks (jobwatch_history.go). Deciding about a job is the same whichever way
+// walks (jobwatch_history.go); webhook events bring jobs a fourth way
+// (jobwatch_events.go). Deciding about a job is the same whichever way
 // it came (jobwatch_decide.go); what it means to keep a job open is not, and
 // each way has its jobTracker.
 
@@ -78,6 +79,15 @@ func (t cursorTracker) keep(job gitlab.Job, why openReason, at time.Time) {
 	}
 	t.s.keepOpen(job.ID, at)
 }
+
+// eventTracker is for jobs decided from webhook events alone
+// (jobwatch_events.go): that moves no cursor, and the next sync reads the
+// jobs kept open anyway.
+type eventTracker struct{}
+
+func (eventTracker) rereads() bool { return true }
+
+func (eventTracker) keep(gitlab.Job, openReason, time.Time) {}
 
 // walkTracker holds a history walk at the pipeline being visited: the walk
 // passes a pipeline only when nothing in it is left for its rules to do. A

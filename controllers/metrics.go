@@ -40,11 +40,17 @@ var (
 		Help:    "Duration of JobWatch syncs that completed.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 	})
+	// syncLag's buckets start at a millisecond: a sync on time starts within a
+	// few of its slot.
 	syncLag = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "jobops_jobwatch_sync_lag_seconds",
 		Help:    "How late JobWatch syncs started: actual minus scheduled start, for syncs that were due (not asked for, nor for a changed spec).",
-		// From a millisecond: a sync on time starts within a few of its slot.
 		Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
+	})
+	eventToSync = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "jobops_webhook_event_to_sync_seconds",
+		Help:    "Time from receiving a GitLab webhook event to the start of the JobWatch sync it caused.",
+		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
 	})
 	jobsScanned = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "jobops_jobwatch_jobs_scanned_total",
@@ -53,7 +59,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(actionsTotal, watchActionsTotal, syncDuration, syncLag, jobsScanned)
+	metrics.Registry.MustRegister(actionsTotal, watchActionsTotal, syncDuration, syncLag, eventToSync, jobsScanned)
 }
 
 // forgetWatchMetrics deletes a deleted watch's series.

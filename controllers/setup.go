@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/jobops-dev/gitlab-job-operator/internal/gitlab"
+	"github.com/jobops-dev/gitlab-job-operator/internal/webhook"
 )
 
 // Options configure the controllers. The zero value is the default of each.
@@ -56,6 +57,10 @@ type Options struct {
 	// Scope is what this manager reconciles (its namespaces and shard); the
 	// manager's cache must be limited to it too (Scope.CacheOptions).
 	Scope Scope
+	// WebhookAddr is where the GitLab webhook receiver listens (":9292");
+	// empty: no receiver. WebhookCertDir, when set, holds its tls.crt and
+	// tls.key.
+	WebhookAddr, WebhookCertDir string
 }
 
 func (o Options) withDefaults() Options {
@@ -85,34 +90,47 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	conns := connections{client: mgr.GetClient(), secrets: newSecretReader(mgr.GetClient(), mgr.GetAPIReader()), gitlab: opts.GitLab}
 	controllerOpts := controller.Options{RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](opts.MinRetryDelay, opts.MaxRetryDelay)}
 	if err := (&GitLabConnectionReconciler{
-		connections:     conns,
-		Recorder:        mgr.GetEventRecorder("gitlabconnection-controller"),
-		APIReader:       mgr.GetAPIReader(),
-		Clock:           opts.Clock,
-		RecheckInterval: opts.ConnectionRecheckInterval,
-		Scope:           opts.Scope,
+		connections:      conns,
+		Recorder:         mgr.GetEventRecorder("gitlabconnection-controller"),
+		APIReader:        mgr.GetAPIReader(),
+		Clock:            opts.Clock,
+		RecheckInterval:  opts.ConnectionRecheckInterval,
+		Scope:            opts.Scope,
+		ReceivesWebhooks: opts.WebhookAddr != "",
 	}).SetupWithManager(mgr, controllerOpts); err != nil {
 		return err
 	}
-	if err := (&JobActionReconciler{
+	actions := &JobActionReconciler{
 		connections: conns,
 		records:     &actionRecords{client: mgr.GetClient(), apiReader: mgr.GetAPIReader(), claimant: opts.Identity},
 		Recorder:    mgr.GetEventRecorder("jobaction-controller"),
 		APIReader:   mgr.GetAPIReader(),
 		Clock:       opts.Clock,
 		Workers:     opts.JobActionWorkers,
-	}).SetupWithManager(mgr, controllerOpts); err != nil {
+	}
+	if err := actions.SetupWithManager(mgr, controllerOpts); err != nil {
 		return err
 	}
-	if err := (&JobWatchReconciler{
+	watches := &JobWatchReconciler{
 		connections: conns,
 		Recorder:    mgr.GetEventRecorder("jobwatch-controller"),
 		APIReader:   mgr.GetAPIReader(),
 		Clock:       opts.Clock,
 		Workers:     opts.JobWatchWorkers,
 		claimant:    opts.Identity,
-	}).SetupWithManager(mgr, controllerOpts); err != nil {
+	}
+	if err := watches.SetupWithManager(mgr, controllerOpts); err != nil {
 		return err
+	}
+	if opts.WebhookAddr != "" {
+		router := &hookRouter{client: mgr.GetClient(), secrets: conns.secrets, watches: watches, actions: actions}
+		receiver := webhook.NewReceiver(opts.WebhookAddr, opts.WebhookCertDir, router.resolve, router.dispatch)
+		if err := mgr.Add(receiver); err != nil {
+			return err
+		}
+		if err := mgr.AddHealthzCheck("webhook", receiver.Check); err != nil {
+			return err
+		}
 	}
 	return mgr.Add(&recordSweeper{client: mgr.GetClient(), apiReader: mgr.GetAPIReader(), clock: opts.Clock, scope: opts.Scope,
 		retention: opts.RecordRetention, every: min(max(opts.RecordRetention/4, time.Second), 10*time.Minute)})

@@ -42,6 +42,7 @@ import (
 
 	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
 	"github.com/jobops-dev/gitlab-job-operator/controllers"
+	"github.com/jobops-dev/gitlab-job-operator/internal/devenv"
 	"github.com/jobops-dev/gitlab-job-operator/internal/gitlabsim"
 	"github.com/jobops-dev/gitlab-job-operator/internal/testenv"
 )
@@ -52,12 +53,14 @@ import (
 const operatorToken = "glpat-operator-secret-0123456789"
 
 var (
-	ctx       context.Context
-	k8s       client.Client
-	sim       *gitlabsim.Server
-	simURL    string
-	scheme    = runtime.NewScheme()
-	logBuffer = &syncBuffer{}
+	ctx    context.Context
+	k8s    client.Client
+	sim    *gitlabsim.Server
+	simURL string
+	// receiverURL is the base URL of the manager's webhook receiver.
+	receiverURL string
+	scheme      = runtime.NewScheme()
+	logBuffer   = &syncBuffer{}
 )
 
 func TestControllers(t *testing.T) {
@@ -90,13 +93,16 @@ var _ = BeforeSuite(func() {
 	_, err = sim.CreateUser(gitlabsim.UserSpec{Username: "operator", Token: operatorToken})
 	Expect(err).NotTo(HaveOccurred())
 
+	webhookAddr, err := devenv.FreeAddr()
+	Expect(err).NotTo(HaveOccurred())
+	receiverURL = "http://" + webhookAddr
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(controllers.SetupAll(mgr, controllers.Options{ConnectionRecheckInterval: time.Minute})).To(Succeed())
+	Expect(controllers.SetupAll(mgr, controllers.Options{ConnectionRecheckInterval: time.Minute, WebhookAddr: webhookAddr})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())

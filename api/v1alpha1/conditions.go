@@ -29,6 +29,8 @@ const (
 	ConditionFailed = "Failed"
 	// ConditionProgressing is True while a JobAction is still working.
 	ConditionProgressing = "Progressing"
+	// ConditionWebhookReady is True when a GitLabConnection's webhooks are received.
+	ConditionWebhookReady = "WebhookReady"
 )
 
 // Condition reasons. Each names one thing a user can look up and act on.
@@ -95,6 +97,10 @@ const (
 	ReasonAgentNotAllowed = "AgentNotAllowed"
 	// ReasonFinished: the JobAction is no longer progressing.
 	ReasonFinished = "Finished"
+
+	// ReasonReceiverDisabled: the manager runs no webhook receiver
+	// (--webhook-bind-address=0), so GitLab's webhooks cannot be received.
+	ReasonReceiverDisabled = "ReceiverDisabled"
 
 	// ReasonSuspended: the JobWatch is suspended.
 	ReasonSuspended = "Suspended"

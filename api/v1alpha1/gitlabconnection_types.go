@@ -92,6 +92,12 @@ type GitLabConnectionSpec struct {
 	// +kubebuilder:validation:Maximum=300
 	TimeoutSeconds int32 `json:"timeoutSeconds,omitempty"`
 
+	// webhook lets GitLab push job and pipeline events to the operator, so that
+	// JobWatches react within a second instead of at their next poll. Its status
+	// publishes the path to give GitLab (status.webhookPath).
+	// +optional
+	Webhook *WebhookSpec `json:"webhook,omitempty"`
+
 	// agentID is the id of this cluster's GitLab agent. When set, a JobAction whose
 	// requester is a CI job is allowed only if GitLab lists this agent among the
 	// agents that job may use (GET /job/allowed_agents).
@@ -100,9 +106,20 @@ type GitLabConnectionSpec struct {
 	AgentID int64 `json:"agentID,omitempty"`
 }
 
+// WebhookSpec configures the webhooks GitLab sends for this connection's projects.
+type WebhookSpec struct {
+	// secretRef names the Secret key, in the same namespace, holding the secret
+	// token set on the GitLab project or group hook (GitLab sends it as
+	// X-Gitlab-Token). A delivery without it is refused.
+	// +required
+	SecretRef TokenSecretReference `json:"secretRef"`
+}
+
 // GitLabConnectionStatus is what the operator last saw of the connection.
 type GitLabConnectionStatus struct {
-	// conditions: Ready is True when the token was accepted by GitLab at lastCheckTime.
+	// conditions: Ready is True when the token was accepted by GitLab at lastCheckTime;
+	// WebhookReady, when spec.webhook is set, is True when the receiver takes
+	// deliveries at webhookPath.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -121,6 +138,14 @@ type GitLabConnectionStatus struct {
 	// userID is the GitLab id of that user.
 	// +optional
 	UserID int64 `json:"userID,omitempty"`
+
+	// webhookPath is the path, on the operator's webhook receiver, to give GitLab as
+	// the hook's URL (https://<receiver address><webhookPath>), with Job events and
+	// Pipeline events. It is derived from the token, so it cannot be guessed and
+	// changes when the token does.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	WebhookPath string `json:"webhookPath,omitempty"`
 
 	// lastCheckTime is when the connection was last checked against GitLab.
 	// +optional

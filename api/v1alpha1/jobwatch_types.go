@@ -450,6 +450,17 @@ type JobWatchStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
+	// projectID is the project's numeric id, as GitLab answered: webhook events are
+	// matched to the watch by it (or by spec.project).
+	// +optional
+	ProjectID int64 `json:"projectID,omitempty"`
+
+	// lastEventTime is when the last GitLab webhook event for the project arrived
+	// (before the last sync). With webhooks, polling every intervalSeconds is only a
+	// safety net for lost deliveries.
+	// +optional
+	LastEventTime *metav1.Time `json:"lastEventTime,omitempty"`
+
 	// lastSyncTime is when the last sync that wrote status finished. A sync that finds
 	// nothing new (no job to act on, the cursors where they were) writes no status at all,
 	// except every 10 minutes, so this is at most about 10 minutes older than the last sync.

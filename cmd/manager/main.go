@@ -54,6 +54,9 @@ func main() {
 		selector               string
 		retention              time.Duration
 		minRetry, maxRetry     time.Duration
+		webhookAddr            string
+		webhookCertDir         string
+		identity               string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP, 0 to disable).")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
@@ -70,6 +73,10 @@ func main() {
 	flag.DurationVar(&retention, "jobaction-record-retention", 30*24*time.Hour, "How long a JobActionRecord is kept after its JobAction is gone: an identical JobAction applied again within it does not act again.")
 	flag.DurationVar(&minRetry, "min-retry-delay", time.Second, "First wait after a transient failure (GitLab 5xx, the API server); it doubles each time.")
 	flag.DurationVar(&maxRetry, "max-retry-delay", 5*time.Minute, "Longest wait after transient failures.")
+	flag.StringVar(&identity, "identity", "", "Names this manager in the claims it writes before each GitLab call; two processes running at once must not share one. "+
+		"A restarted process with the same identity resumes its own claims at once instead of waiting out their timeout (default: host name and process id, so a pod's restarted container keeps it).")
+	flag.StringVar(&webhookAddr, "webhook-bind-address", ":9292", "Address of the GitLab webhook receiver, plain HTTP unless --webhook-cert-dir is set (0 to disable).")
+	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhook receiver to serve HTTPS (reloaded when they change).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -115,6 +122,7 @@ func main() {
 	if err := controllers.SetupAll(mgr, controllers.Options{
 		ConnectionRecheckInterval: recheck, JobActionWorkers: actionWorkers, JobWatchWorkers: watchWorkers,
 		RecordRetention: retention, MinRetryDelay: minRetry, MaxRetryDelay: maxRetry, Scope: scope,
+		WebhookAddr: disabledIfZero(webhookAddr), WebhookCertDir: webhookCertDir, Identity: identity,
 	}); err != nil {
 		log.Error(err, "Unable to set up the controllers")
 		os.Exit(1)
@@ -150,4 +158,12 @@ func parseScope(namespaces, selector string) (controllers.Scope, error) {
 		scope.Selector = sel
 	}
 	return scope, nil
+}
+
+// disabledIfZero turns the "0" that disables a listener into "".
+func disabledIfZero(addr string) string {
+	if addr == "0" {
+		return ""
+	}
+	return addr
 }

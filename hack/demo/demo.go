@@ -64,6 +64,9 @@ func (d *demo) run(ctx context.Context) (int, error) {
 	if err := d.startManager(ctx, bins.Manager); err != nil {
 		return exitError, err
 	}
+	if err := d.connectWebhooks(ctx); err != nil {
+		return exitError, err
+	}
 	if err := d.writeEnv(); err != nil {
 		return exitError, err
 	}

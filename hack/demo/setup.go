@@ -9,12 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jobops-dev/gitlab-job-operator/internal/gitlabsim"
 )
 
 // Ids of the demo world on a fresh simulator (see gitlabsim.LoadDemoWorld).
 const (
+	demoHookToken  = "whsec-demo-0123456789"
 	demoAgentID    = 1  // platform-agent, authorized for platform/app
 	longTestJobID  = 13 // feature/long-test: running, stuck, has a CI_JOB_TOKEN
 	longTestName   = "long-test"
@@ -70,6 +72,14 @@ metadata:
 stringData:
   token: %[4]s
 ---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: gitlab-webhook
+  namespace: %[1]s
+stringData:
+  token: %[8]s
+---
 apiVersion: ci.jobops.dev/v1alpha1
 kind: GitLabConnection
 metadata:
@@ -81,8 +91,34 @@ spec:
   url: %[6]s
   tokenSecretRef:
     name: gitlab-token
+  webhook:
+    secretRef:
+      name: gitlab-webhook
   agentID: %[7]d
-`, Namespace, gitlabsim.DemoToken, jobTokenSecret, jobToken, annotationExpect, simURL, demoAgentID)
+`, Namespace, gitlabsim.DemoToken, jobTokenSecret, jobToken, annotationExpect, simURL, demoAgentID, demoHookToken)
+}
+
+// connectWebhooks registers, in the simulator, a project hook for each demo
+// project pointing at the manager's webhook receiver, as a user does in
+// GitLab's settings: the URL is the receiver's address and the path the
+// connection publishes, with the connection's webhook token.
+func (d *demo) connectWebhooks(ctx context.Context) error {
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	out, err := d.cp.Kubectl.Run(wctx, "wait", "-n", Namespace, "gitlabconnection/gitlab", "--for=condition=WebhookReady", "--timeout=60s",
+		"-o", "jsonpath={.status.webhookPath}")
+	if err != nil {
+		return fmt.Errorf("the connection's webhook path: %w", err)
+	}
+	path := strings.TrimSpace(out)
+	for _, project := range []string{"platform/app", "platform/infra"} {
+		if _, err := d.sim.Admin.CreateHook(ctx, gitlabsim.HookSpec{ProjectPath: project, URL: d.manager.WebhookURL() + path,
+			Token: demoHookToken, JobEvents: true, PipelineEvents: true}); err != nil {
+			return fmt.Errorf("registering the webhook of %s: %w", project, err)
+		}
+	}
+	d.logf("registered GitLab webhooks for platform/app and platform/infra: %s%s (Job and Pipeline events)", d.manager.WebhookURL(), path)
+	return nil
 }
 
 // writeEnv writes bin/demo/env: what a user or a script needs to reach this

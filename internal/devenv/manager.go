@@ -24,6 +24,12 @@ type ManagerOptions struct {
 type Manager struct {
 	o    ManagerOptions
 	proc *Process
+	// webhookAddr is where its webhook receiver listens, the same across
+	// restarts so that hooks registered with it keep working.
+	webhookAddr string
+	// identity names it in the claims it writes, the same across restarts, as
+	// a pod's restarted container keeps its host name and process id.
+	identity string
 }
 
 // StartManager starts the manager and waits until its health probe answers.
@@ -46,7 +52,16 @@ func (m *Manager) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	args := append([]string{"--metrics-bind-address=0", "--health-probe-bind-address=" + probe, "--leader-elect=false"}, m.o.Args...)
+	if m.webhookAddr == "" {
+		if m.webhookAddr, err = FreeAddr(); err != nil {
+			return err
+		}
+	}
+	if m.identity == "" {
+		m.identity = RandomToken("manager-")
+	}
+	args := append([]string{"--metrics-bind-address=0", "--health-probe-bind-address=" + probe, "--leader-elect=false",
+		"--webhook-bind-address=" + m.webhookAddr, "--identity=" + m.identity}, m.o.Args...)
 	p, err := StartProcess(ProcessSpec{
 		Name: "manager", Path: m.o.Binary, Args: args,
 		Env: []string{"KUBECONFIG=" + m.o.Kubeconfig}, LogPath: m.o.LogPath,
@@ -79,6 +94,10 @@ func (m *Manager) Stop(grace time.Duration) error {
 	}
 	return m.proc.Stop(grace)
 }
+
+// WebhookURL is the base URL of the manager's webhook receiver: a hook's URL
+// is this and a GitLabConnection's status.webhookPath.
+func (m *Manager) WebhookURL() string { return "http://" + m.webhookAddr }
 
 // Process is the current run; nil before the first Start.
 func (m *Manager) Process() *Process { return m.proc }

@@ -92,6 +92,13 @@ func (c *SimClient) CreateProject(ctx context.Context, spec gitlabsim.ProjectSpe
 	return p, c.do(ctx, http.MethodPost, "/-/sim/projects", spec, http.StatusCreated, &p)
 }
 
+// CreateHook registers a project hook: the simulator then POSTs GitLab's Job
+// and Pipeline Hooks to its URL.
+func (c *SimClient) CreateHook(ctx context.Context, spec gitlabsim.HookSpec) (gitlabsim.Hook, error) {
+	var h gitlabsim.Hook
+	return h, c.do(ctx, http.MethodPost, "/-/sim/hooks", spec, http.StatusCreated, &h)
+}
+
 // CreatePipeline adds a pipeline with its jobs; the answer lists their ids.
 func (c *SimClient) CreatePipeline(ctx context.Context, spec gitlabsim.PipelineSpec) (gitlabsim.Pipeline, error) {
 	var p gitlabsim.Pipeline

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 )
@@ -58,6 +59,16 @@ type HookEvent struct {
 	// Hook. JobFailureReason is set only when JobStatus is failed.
 	JobID                                          int64
 	JobName, JobStage, JobStatus, JobFailureReason string
+
+	// JobCreatedAt, JobStartedAt and JobFinishedAt are a Job Hook's times,
+	// nil until they happen; JobAllowFailure its allow_failure.
+	JobCreatedAt, JobStartedAt, JobFinishedAt *time.Time
+	JobAllowFailure                           bool
+	// JobRetriesCount is a Job Hook's retries_count: how many earlier
+	// attempts of the job's name its pipeline had (Ci::Build#retries_count),
+	// the retry budget spent so far. Nil when the payload has none (older
+	// GitLab): the budget must then be read from the pipeline.
+	JobRetriesCount *int64
 
 	// PipelineStatus is a Pipeline Hook's pipeline status; empty for a Job
 	// Hook.
@@ -131,7 +142,11 @@ func ParseHook(r *http.Request) (*HookEvent, error) {
 	}
 	switch ev := event.(type) {
 	case *gl.JobEvent:
-		return fromJobEvent(ev)
+		out, err := fromJobEvent(ev)
+		if err == nil {
+			out.JobRetriesCount = retriesCount(payload)
+		}
+		return out, err
 	case *gl.PipelineEvent:
 		return fromPipelineEvent(ev)
 	}
@@ -216,6 +231,10 @@ func fromJobEvent(ev *gl.JobEvent) (*HookEvent, error) {
 		// GitLab's build hook names the pipeline in commit.id as well.
 		out.PipelineID = ev.Commit.ID
 	}
+	out.JobAllowFailure = ev.BuildAllowFailure
+	out.JobCreatedAt = hookTime(ev.BuildCreatedAtISO, ev.BuildCreatedAt)
+	out.JobStartedAt = hookTime(ev.BuildStartedAtISO, ev.BuildStartedAt)
+	out.JobFinishedAt = hookTime(ev.BuildFinishedAtISO, ev.BuildFinishedAt)
 	if out.JobStatus != "failed" {
 		// The hook sends the job's failure_reason column whatever the
 		// status (unknown_failure for a job that never failed); the API,
@@ -270,4 +289,32 @@ func pathOfWebURL(webURL string) string {
 		return ""
 	}
 	return strings.Trim(u.Path, "/")
+}
+
+// hookTime reads a Job Hook time: the _iso form when GitLab sends it, else
+// the plain form ("2021-02-23 02:41:37 UTC"); nil when there is none or it
+// does not parse.
+func hookTime(iso, plain string) *time.Time {
+	for _, v := range []struct{ layout, value string }{{time.RFC3339Nano, iso}, {"2006-01-02 15:04:05 MST", plain}} {
+		if v.value == "" {
+			continue
+		}
+		if t, err := time.Parse(v.layout, v.value); err == nil {
+			t = t.UTC()
+			return &t
+		}
+	}
+	return nil
+}
+
+// retriesCount reads retries_count from a Job Hook payload, telling an
+// absent key (nil) from a zero: the library's JobEvent cannot.
+func retriesCount(payload []byte) *int64 {
+	var doc struct {
+		RetriesCount *int64 `json:"retries_count"`
+	}
+	if json.Unmarshal(payload, &doc) != nil {
+		return nil
+	}
+	return doc.RetriesCount
 }

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // delivery is a webhook POST as GitLab sends it.
@@ -34,6 +35,16 @@ func hookFixture(t *testing.T, name string) []byte {
 	return b
 }
 
+func at(s string) *time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return &t
+}
+
+func count(n int64) *int64 { return &n }
+
 func TestParseHookReadsJobAndPipelineHooks(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -46,6 +57,8 @@ func TestParseHookReadsJobAndPipelineHooks(t *testing.T) {
 			want: HookEvent{
 				Kind: HookJob, ProjectID: 7, ProjectPath: "platform/app", Ref: "main", PipelineID: 812,
 				JobID: 4721, JobName: "integration tests", JobStage: "test", JobStatus: "failed", JobFailureReason: "runner_system_failure",
+				JobCreatedAt: at("2026-03-02T09:14:05Z"), JobStartedAt: at("2026-03-02T09:14:09Z"), JobFinishedAt: at("2026-03-02T09:16:44Z"),
+				JobRetriesCount: count(1),
 			},
 		},
 		{
@@ -56,6 +69,7 @@ func TestParseHookReadsJobAndPipelineHooks(t *testing.T) {
 			want: HookEvent{
 				Kind: HookJob, ProjectID: 42, ProjectPath: "infra/deploy/clusters", Ref: "v2.3.0", PipelineID: 901,
 				JobID: 5102, JobName: "deploy-prod", JobStage: "deploy", JobStatus: "running",
+				JobCreatedAt: at("2026-03-02T10:00:00Z"), JobStartedAt: at("2026-03-02T10:00:02Z"),
 			},
 		},
 		{

@@ -42,7 +42,7 @@ var defaultStatuses = map[v1alpha1.ActionType][]string{
 }
 
 // actionableStatuses are the statuses in which GitLab accepts each action
-// (jobs-api.md), as the API's CEL rules allow them in match.statuses. Compile
+// (docs/gitlab-api.md), as the API's CEL rules allow them in match.statuses. Compile
 // refuses anything else, so a rule can never make a call GitLab must refuse.
 var actionableStatuses = map[v1alpha1.ActionType][]string{
 	v1alpha1.ActionRetry:  {"success", "failed", "canceled", "canceling"},
@@ -264,6 +264,26 @@ func (p *Policy) MatchFrom(job gitlab.Job, now time.Time, start int) (rule *Rule
 		}
 	}
 	return nil, false
+}
+
+// MatchKnown is Match for a job known only from a webhook event, which
+// carries neither the job's runner tags nor its log. It returns the first
+// rule that fits job, and decided=false when a rule that fits everything
+// the event says would also need one of those: then only the job as the API
+// lists it (and perhaps its log) can decide, and the caller must read it.
+func (p *Policy) MatchKnown(job gitlab.Job, now time.Time) (rule *Rule, decided bool) {
+	for _, r := range p.rules {
+		untagged := job
+		untagged.Tags = r.tags // what the event cannot say is not held against the rule
+		if !r.fits(untagged) || !r.oldEnough(job, now) {
+			continue
+		}
+		if len(r.tags) > 0 || r.logPattern != nil {
+			return nil, false
+		}
+		return r, true
+	}
+	return nil, true
 }
 
 // Resolve returns the first rule that fully matches job, log pattern

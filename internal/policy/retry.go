@@ -106,21 +106,30 @@ const MaxJitter = 0.1
 // outside are clamped. rule must be a Retry rule; for any other rule, or nil,
 // the budget is zero and the verdict SkipBudget.
 func RetryDecision(rule *Rule, attempts []gitlab.Job, job gitlab.Job, now time.Time, jitter float64) Decision {
-	d := Decision{}
-	if rule != nil {
-		d.MaxRetries = rule.maxRetries
-	}
 	seen := map[int64]bool{job.ID: true}
+	var newer int64
 	for _, a := range attempts {
 		if a.PipelineID != job.PipelineID || a.Name != job.Name || seen[a.ID] {
 			continue
 		}
 		seen[a.ID] = true
-		if a.ID > job.ID && a.ID > d.NewerJobID {
-			d.NewerJobID = a.ID
+		if a.ID > job.ID && a.ID > newer {
+			newer = a.ID
 		}
 	}
-	d.RetriesUsed = len(seen) - 1
+	return RetryDecisionByCount(rule, len(seen)-1, newer, job, now, jitter)
+}
+
+// RetryDecisionByCount is RetryDecision when the attempts are known only by
+// their count: retriesUsed earlier attempts of the job's name in its
+// pipeline, and newerJobID the newest later one (0 when none is known).
+// A Job Hook gives exactly this (retries_count), so a webhook event can be
+// decided without reading the pipeline.
+func RetryDecisionByCount(rule *Rule, retriesUsed int, newerJobID int64, job gitlab.Job, now time.Time, jitter float64) Decision {
+	d := Decision{RetriesUsed: max(retriesUsed, 0), NewerJobID: newerJobID}
+	if rule != nil {
+		d.MaxRetries = rule.maxRetries
+	}
 	switch {
 	case d.NewerJobID != 0:
 		d.Verdict = SkipSuperseded

@@ -53,3 +53,17 @@ func Start() (*envtest.Environment, *rest.Config, error) {
 	}
 	return env, cfg, nil
 }
+
+// Tool returns the path of a tool the Makefile builds into bin/ (helm,
+// promtool): the environment variable `make test` sets for it, else
+// bin/<name>. The error says how to build it.
+func Tool(env, name string) (string, error) {
+	path := os.Getenv(env)
+	if path == "" {
+		path = filepath.Join(RepoRoot(), "bin", name)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("%s: %w; build it with `make %s` (make test does)", name, err, name)
+	}
+	return path, nil
+}

@@ -19,7 +19,6 @@ package bench_test
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -28,8 +27,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
-	toolscache "k8s.io/client-go/tools/cache"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
@@ -45,7 +42,7 @@ const (
 	requestsTarget   = 1.2 // GitLab requests per action
 )
 
-// BenchmarkJobActionThroughput (issue 4): 500 JobActions that cancel 500
+// BenchmarkJobActionThroughput: 500 JobActions that cancel 500
 // running jobs by jobID, created at once by 50 goroutines. It measures actions
 // per second (first Create sent to last Complete seen), the latency of each
 // action from its Create returning to its Complete condition arriving on a
@@ -77,67 +74,7 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 	// watch that re-lists and re-watches when the API server drops it, as it
 	// does to a watcher that falls behind); the moment it arrives is when a
 	// user would see it.
-	type outcome struct {
-		at     time.Time
-		reason string
-		failed bool
-		msg    string
-	}
-	var (
-		mu       sync.Mutex
-		outcomes = map[string]outcome{}
-		allDone  = make(chan struct{})
-	)
-	observe := func(obj any) {
-		ja, ok := obj.(*civ1alpha1.JobAction)
-		if !ok {
-			return
-		}
-		now := time.Now()
-		var o *outcome
-		for _, c := range ja.Status.Conditions {
-			if c.Status != "True" {
-				continue
-			}
-			switch c.Type {
-			case civ1alpha1.ConditionComplete:
-				o = &outcome{at: now, reason: c.Reason}
-			case civ1alpha1.ConditionFailed:
-				o = &outcome{at: now, reason: c.Reason, failed: true, msg: c.Message}
-			}
-		}
-		if o == nil {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if _, seen := outcomes[ja.Name]; !seen {
-			outcomes[ja.Name] = *o
-			if len(outcomes) == jobActions {
-				close(allDone)
-			}
-		}
-	}
-	informerCtx, stopInformer := context.WithCancel(ctx)
-	defer stopInformer()
-	informers, err := cache.New(h.cfg, cache.Options{Scheme: h.scheme, DefaultNamespaces: map[string]cache.Config{w.ns: {}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	informer, err := informers.GetInformer(informerCtx, &civ1alpha1.JobAction{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    observe,
-		UpdateFunc: func(_, obj any) { observe(obj) },
-	}); err != nil {
-		b.Fatal(err)
-	}
-	go func() { _ = informers.Start(informerCtx) }()
-	if !informers.WaitForCacheSync(informerCtx) {
-		b.Fatal("the JobAction informer did not sync")
-	}
+	watch := watchOutcomes(b, h, w.ns, jobActions)
 
 	memBefore := readMemory()
 	statsBefore := w.sim.Stats()
@@ -180,12 +117,8 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 			b.Fatalf("creating %s: %v", names[i], err)
 		}
 	}
-	timedOut := false
-	select {
-	case <-allDone:
-	case <-time.After(benchTimeout()):
-		timedOut = true
-	}
+	got := watch.wait(benchTimeout())
+	timedOut := len(got) < jobActions
 	if timedOut {
 		var list civ1alpha1.JobActionList
 		if err := h.k8s.List(ctx, &list, client.InNamespace(w.ns)); err == nil {
@@ -202,9 +135,6 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 	}
 	b.StopTimer()
 
-	mu.Lock()
-	got := maps.Clone(outcomes)
-	mu.Unlock()
 	cpuAfter := sampleCPU()
 	statsAfter := w.sim.Stats()
 	metricsAfter := gatherMetrics()
@@ -317,6 +247,17 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 	for reason, n := range failed {
 		fmt.Fprintf(&out, "  Failed x%d: %s\n", n, reason)
 	}
+
+	// The floor, in the same run on the same control plane: a plain client
+	// making the operator's writes for as many objects, as many at a time.
+	floor := floorRate(b, h, w.ns, jobActions, true)
+	floorNoEvent := floorRate(b, h, w.ns, jobActions, false)
+	b.ReportMetric(rate/floor, "share-of-floor")
+	fmt.Fprintf(&out, "the floor: %d workers making, per object, the writes of one action (JobAction Create, JobActionRecord Create,\n"+
+		"  status patch, Normal event), outside the operator's scope (label %s):\n", floorWorkers, floorLabel)
+	row("floor, objects per second", fmt.Sprintf("%.1f", floor), "", "")
+	row("the operator's share of it", fmt.Sprintf("%.2f", rate/floor), fmt.Sprintf(">= %.2f", floorShareMin), verdict(rate/floor >= floorShareMin, rate/floor/floorShareMin))
+	row("floor without the Normal event", fmt.Sprintf("%.1f", floorNoEvent), "", fmt.Sprintf("the event costs %.0f%% of the floor", (1-floor/floorNoEvent)*100))
 	fmt.Print(out.String())
 
 	// Leave nothing for the next benchmark's manager cache or memory figures.

@@ -253,7 +253,7 @@ func benchSizes() []int {
 	return sizes
 }
 
-// BenchmarkJobWatchMemory (issue 5): the process's heap and RSS before and
+// BenchmarkJobWatchMemory: the process's heap and RSS before and
 // after 100 JobWatches, each on its own project of 20 jobs (2 of them
 // runner_system_failure, which the first sync retries), interval 10 s, have
 // each synced twice.
@@ -365,7 +365,7 @@ func BenchmarkJobWatchMemory(b *testing.B) {
 	})
 }
 
-// BenchmarkJobWatchAPICost (issue 5): requests and milliseconds per sync of a
+// BenchmarkJobWatchAPICost: requests and milliseconds per sync of a
 // JobWatch with one Retry rule (runner_system_failure, maxRetries 2) on
 // projects of 1,000, 10,000 and 100,000 jobs: its first sync, steady state
 // (nothing new; the mean of 5 syncs), a sync after a pipeline of 50 new

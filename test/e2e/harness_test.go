@@ -21,7 +21,9 @@ type world struct {
 	ns      string
 	dir     string // this spec's logs
 	sim     *devenv.Simulator
-	manager *devenv.Manager
+	manager *devenv.Manager // the first of managers
+	// managers run side by side (shards), in worldOptions.managers' order.
+	managers []*devenv.Manager
 }
 
 // worldOptions say what a spec needs.
@@ -34,6 +36,14 @@ type worldOptions struct {
 	// "gitlab" with this token and these extra spec fields (YAML lines,
 	// indented by two).
 	connection *connectionOptions
+	// managers are the manager processes to run (default: one, "manager").
+	managers []managerSpec
+}
+
+// managerSpec is one manager process: its name (for its log) and flags.
+type managerSpec struct {
+	name string
+	args []string
 }
 
 type connectionOptions struct {
@@ -58,11 +68,19 @@ func startWorld(ctx context.Context, name string, o worldOptions) *world {
 	if c := o.connection; c != nil {
 		w.connect(ctx, c.token, c.extra)
 	}
-	w.manager, err = devenv.StartManager(ctx, devenv.ManagerOptions{
-		Binary: bins.Manager, Kubeconfig: cp.Kubeconfig, LogPath: filepath.Join(w.dir, "manager.log"),
-	})
-	DeferCleanup(func() error { return w.manager.Stop(15 * time.Second) })
-	Expect(err).NotTo(HaveOccurred())
+	managers := o.managers
+	if len(managers) == 0 {
+		managers = []managerSpec{{name: "manager"}}
+	}
+	for _, spec := range managers {
+		m, err := devenv.StartManager(ctx, devenv.ManagerOptions{
+			Binary: bins.Manager, Kubeconfig: cp.Kubeconfig, LogPath: filepath.Join(w.dir, spec.name+".log"), Args: spec.args,
+		})
+		DeferCleanup(func() error { return m.Stop(15 * time.Second) })
+		Expect(err).NotTo(HaveOccurred())
+		w.managers = append(w.managers, m)
+	}
+	w.manager = w.managers[0]
 	// Runs before the manager stops: envtest has no namespace controller, so
 	// deleting the namespace would not delete its objects, and the next
 	// spec's manager would find them.
@@ -96,8 +114,10 @@ spec:
 // reportLogs attaches the end of the manager's and the simulator's logs to
 // the spec's report.
 func (w *world) reportLogs() {
-	for _, name := range []string{"manager.log", "gitlab-sim.log"} {
-		raw, err := os.ReadFile(filepath.Join(w.dir, name))
+	logs, _ := filepath.Glob(filepath.Join(w.dir, "*.log"))
+	for _, path := range logs {
+		name := filepath.Base(path)
+		raw, err := os.ReadFile(path)
 		if err != nil {
 			continue
 		}
