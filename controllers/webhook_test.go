@@ -225,13 +225,4 @@ var _ = Describe("Webhooks", func() {
 	)
 })
 
-// lastSyncAge is how long ago the watch's last sync finished.
-func lastSyncAge(jw *civ1alpha1.JobWatch) time.Duration {
-	got := &civ1alpha1.JobWatch{}
-	if err := k8s.Get(ctx, client.ObjectKeyFromObject(jw), got); err != nil || got.Status.LastSyncTime == nil {
-		return 0
-	}
-	return time.Since(got.Status.LastSyncTime.Time)
-}
-
 func readCloser(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }
