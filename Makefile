@@ -68,7 +68,7 @@ lint: golangci-lint ## Run golangci-lint.
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: verify
-verify: manifests generate api-docs fmt vet ## Regenerate everything and fail if the tree changed.
+verify: manifests generate api-docs chart-files fmt vet ## Regenerate everything (the chart's copies of config/ too) and fail if the tree changed.
 	@if [ -n "$$(git status --porcelain)" ]; then \
 		echo "verify: the tree changed after regenerating; commit the result:"; git status --porcelain; git --no-pager diff --stat; exit 1; fi
 

@@ -223,6 +223,10 @@ func (b *hookInbox) take(key types.NamespacedName) (hookMark, bool) {
 	return m, ok
 }
 
+// A replica that does not lead wakes objects through the reconcile-request
+// annotation (see wake).
+// +kubebuilder:rbac:groups=ci.jobops.dev,resources=jobwatches;jobactions,verbs=patch
+
 // hookRouter resolves receiver paths and routes events.
 type hookRouter struct {
 	client  client.Client // cached reads; writes for the annotation fallback

@@ -65,9 +65,6 @@ func startWorld(ctx context.Context, name string, o worldOptions) *world {
 	DeferCleanup(func() error { return w.sim.Stop(10 * time.Second) })
 
 	run(ctx, "create", "namespace", w.ns)
-	if c := o.connection; c != nil {
-		w.connect(ctx, c.token, c.extra)
-	}
 	managers := o.managers
 	if len(managers) == 0 {
 		managers = []managerSpec{{name: "manager"}}
@@ -81,6 +78,9 @@ func startWorld(ctx context.Context, name string, o worldOptions) *world {
 		w.managers = append(w.managers, m)
 	}
 	w.manager = w.managers[0]
+	if c := o.connection; c != nil {
+		w.connect(ctx, c.token, c.extra) // waits for Ready: after the managers start
+	}
 	// Runs before the manager stops: envtest has no namespace controller, so
 	// deleting the namespace would not delete its objects, and the next
 	// spec's manager would find them.
