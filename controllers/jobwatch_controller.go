@@ -172,6 +172,7 @@ func (r *JobWatchReconciler) reconcile(ctx context.Context, jw *civ1alpha1.JobWa
 	jw.Status.LastHandledRequest = requestOf(jw)
 	next := s.nextSync()
 	state.memory.nextSync = now.Add(next)
+	state.memory.lastSync.Store(r.Clock.Now().UnixNano())
 	if !quietSync(status.original, jw, now) {
 		s.recordFigures()
 		report.set(civ1alpha1.ConditionReady, metav1.ConditionTrue, civ1alpha1.ReasonSucceeded, s.summary())
@@ -296,4 +297,21 @@ const lastEventPrecision = time.Minute
 // interval is the watch's sync interval.
 func interval(jw *civ1alpha1.JobWatch) time.Duration {
 	return time.Duration(jw.Spec.IntervalSeconds) * time.Second
+}
+
+// lastSyncOf is when the watch last synced, as this process knows it (its
+// memory first: a quiet sync writes no status), or zero.
+func (r *JobWatchReconciler) lastSyncOf(jw *civ1alpha1.JobWatch) time.Time {
+	r.mu.Lock()
+	st, ok := r.watches[client.ObjectKeyFromObject(jw)]
+	r.mu.Unlock()
+	if ok && st.uid == jw.UID {
+		if ns := st.memory.lastSync.Load(); ns != 0 {
+			return time.Unix(0, ns)
+		}
+	}
+	if t := jw.Status.LastSyncTime; t != nil {
+		return t.Time
+	}
+	return time.Time{}
 }

@@ -17,6 +17,7 @@ limitations under the License.
 package controllers
 
 import (
+	"sync/atomic"
 	"time"
 
 	"k8s.io/utils/lru"
@@ -52,6 +53,10 @@ type watchMemory struct {
 	// process yet). Status has it too, but only as of the last sync that
 	// wrote status; a restart picks it up from there.
 	nextSync time.Time
+	// lastSync is when this process last finished a sync of the watch, in
+	// Unix nanoseconds: fresher than status.lastSyncTime, which a quiet sync
+	// does not write. Atomic: metrics scrapes read it.
+	lastSync atomic.Int64
 }
 
 func newWatchMemory() *watchMemory {

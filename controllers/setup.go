@@ -122,6 +122,9 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	if err := watches.SetupWithManager(mgr, controllerOpts); err != nil {
 		return err
 	}
+	if err := registerStateMetrics(&stateCollector{client: mgr.GetClient(), scope: opts.Scope, watches: watches, elected: mgr.Elected()}); err != nil {
+		return err
+	}
 	if opts.WebhookAddr != "" {
 		router := &hookRouter{client: mgr.GetClient(), secrets: conns.secrets, watches: watches, actions: actions}
 		receiver := webhook.NewReceiver(opts.WebhookAddr, opts.WebhookCertDir, router.resolve, router.dispatch)

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -30,18 +29,6 @@ import (
 	"github.com/jobops-dev/gitlab-job-operator/internal/gitlabsim"
 	"github.com/jobops-dev/gitlab-job-operator/internal/testenv"
 )
-
-// pendingMetrics are queried by the alerts and the dashboard but not yet
-// exported by the controllers; docs/operations.md ("Metrics") says what each
-// means. Remove a name once the controllers export it: the test fails while a
-// name listed here is exported, so the list cannot outlive its reason.
-var pendingMetrics = []string{
-	"jobops_gitlabconnection_ready",
-	"jobops_jobwatch_stalled",
-	"jobops_jobwatch_last_sync_timestamp_seconds",
-	"jobops_jobwatch_interval_seconds",
-	"jobops_jobwatch_suspended",
-}
 
 // queriedMetrics returns every metric name the alerting rules and the
 // dashboard query, with where each is queried.
@@ -95,18 +82,12 @@ func queriedMetrics(t *testing.T) map[string]string {
 // A real manager (controllers.SetupAll on an envtest control plane, the
 // GitLab simulator's demo world, a connection, a JobAction, a dry-run
 // JobWatch and one webhook delivery) is scraped until every metric the
-// alerts and the dashboard query has appeared, but for pendingMetrics.
+// alerts and the dashboard query has appeared.
 func TestDashboardAndAlertsQueryOnlyExportedMetrics(t *testing.T) {
 	used := queriedMetrics(t)
 	if len(used) < 10 {
 		t.Fatalf("only %d metrics found in the rules and the dashboard: %v", len(used), used)
 	}
-	for _, p := range pendingMetrics {
-		if _, ok := used[p]; !ok {
-			t.Errorf("pending metric %s is queried nowhere: remove it from pendingMetrics", p)
-		}
-	}
-
 	metricsURL, webhookURL := startManager(t)
 	resp, err := http.Post(webhookURL+"/hooks/not-a-connection", "application/json", strings.NewReader("{}"))
 	if err != nil {
@@ -124,7 +105,7 @@ func TestDashboardAndAlertsQueryOnlyExportedMetrics(t *testing.T) {
 		}
 		missing = missing[:0]
 		for m := range used {
-			if !exported[m] && !slices.Contains(pendingMetrics, m) {
+			if !exported[m] {
 				missing = append(missing, m)
 			}
 		}
@@ -136,11 +117,6 @@ func TestDashboardAndAlertsQueryOnlyExportedMetrics(t *testing.T) {
 	sort.Strings(missing)
 	for _, m := range missing {
 		t.Errorf("%s (in %s) is not exported by the manager", m, used[m])
-	}
-	for _, p := range pendingMetrics {
-		if exported[p] {
-			t.Errorf("%s is exported now: remove it from pendingMetrics", p)
-		}
 	}
 }
 
