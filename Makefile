@@ -73,8 +73,20 @@ verify: manifests generate api-docs chart-files fmt vet ## Regenerate everything
 		echo "verify: the tree changed after regenerating; commit the result:"; git status --porcelain; git --no-pager diff --stat; exit 1; fi
 
 .PHONY: test
-test: envtest helm promtool ## Unit and envtest suites (real kube-apiserver and etcd), then the e2e suite.
+test: test-deps ## Unit and envtest suites (real kube-apiserver and etcd), the chart and alert tests, and the e2e suite.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" PROMTOOL="$(PROMTOOL)" go test $(GO_TEST_FLAGS) ./...
+
+# On a new machine the tests wait for four long builds: kube-apiserver (with
+# kubectl) and etcd, Helm and promtool, and the tests themselves. Side by
+# side they keep both cores busy through each other's single-threaded
+# phases (links, the biggest packages): about 11 minutes instead of 17.
+.PHONY: test-deps
+test-deps: ## Build what the tests need (envtest binaries, Helm, promtool) and compile the tests, side by side.
+	@$(MAKE) --no-print-directory -j3 envtest helm promtool test-compile
+
+.PHONY: test-compile
+test-compile:
+	go test -count=1 -run '^$$' ./... >/dev/null
 
 .PHONY: test-e2e
 test-e2e: envtest ## Only the end-to-end suite: separate processes driven with kubectl (a few minutes).
