@@ -30,7 +30,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	civ1alpha1 "github.com/jobops-dev/gitlab-job-operator/api/v1alpha1"
-	"github.com/jobops-dev/gitlab-job-operator/internal/gitlabsim"
 )
 
 const (
@@ -54,21 +53,7 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 	ctx := context.Background()
 	w := h.newWorld(b, "ja", 1)
 	project := w.project(b, "bench/cancel")
-	var jobIDs []int64
-	for len(jobIDs) < jobActions {
-		jobs := make([]gitlabsim.JobSpec, jobsPerPipeline)
-		for i := range jobs {
-			jobs[i] = gitlabsim.JobSpec{Name: fmt.Sprintf("shard-%03d", i), Status: gitlabsim.StatusRunning}
-		}
-		p, err := w.sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: project.ID, Jobs: jobs})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, j := range p.Jobs {
-			jobIDs = append(jobIDs, j.ID)
-		}
-	}
-	jobIDs = jobIDs[:jobActions]
+	jobIDs := runningJobs(b, w, project, jobActions)
 
 	// Every JobAction's Complete (or Failed) arrives through an informer (a
 	// watch that re-lists and re-watches when the API server drops it, as it
@@ -168,17 +153,7 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 	rate := float64(len(latencies)) / elapsed.Seconds()
 	gitlabRequests := requestsExcludingUser(statsAfter) - requestsExcludingUser(statsBefore)
 	perAction := float64(gitlabRequests) / float64(jobActions)
-	cancels, doubles, missing := 0, 0, 0
-	for _, id := range jobIDs {
-		switch statsAfter.Actions[id].Cancel - statsBefore.Actions[id].Cancel {
-		case 0:
-			missing++
-		case 1:
-			cancels++
-		default:
-			doubles++
-		}
-	}
+	cancels, doubles, missing := cancelsOf(statsBefore, statsAfter, jobIDs)
 
 	b.ReportMetric(rate, "actions/s")
 	b.ReportMetric(ms(percentile(latencies, 50)), "p50-ms")

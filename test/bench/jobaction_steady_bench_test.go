@@ -238,20 +238,7 @@ func BenchmarkJobActionSteady(b *testing.B) {
 	w := h.newWorld(b, "steady", 2)
 	project := w.project(b, "bench/steady")
 	total := int(steadyRate * steadyFor / time.Second)
-	var jobIDs []int64
-	for len(jobIDs) < total {
-		jobs := make([]gitlabsim.JobSpec, jobsPerPipeline)
-		for i := range jobs {
-			jobs[i] = gitlabsim.JobSpec{Name: fmt.Sprintf("shard-%03d", i), Status: gitlabsim.StatusRunning}
-		}
-		p, err := w.sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: project.ID, Jobs: jobs})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, j := range p.Jobs {
-			jobIDs = append(jobIDs, j.ID)
-		}
-	}
+	jobIDs := runningJobs(b, w, project, total)
 	watch := watchOutcomes(b, h, w.ns, total)
 	statsBefore := w.sim.Stats()
 	cpuBefore := sampleCPU()
@@ -290,16 +277,7 @@ func BenchmarkJobActionSteady(b *testing.B) {
 		}
 	}
 	slices.Sort(latencies)
-	once, doubles := 0, 0
-	for _, id := range jobIDs[:total] {
-		switch statsAfter.Actions[id].Cancel - statsBefore.Actions[id].Cancel {
-		case 1:
-			once++
-		case 0:
-		default:
-			doubles++
-		}
-	}
+	once, doubles, _ := cancelsOf(statsBefore, statsAfter, jobIDs)
 	b.ReportMetric(ms(percentile(latencies, 50)), "p50-ms")
 	b.ReportMetric(ms(percentile(latencies, 99)), "p99-ms")
 	var out strings.Builder
@@ -317,4 +295,41 @@ func BenchmarkJobActionSteady(b *testing.B) {
 	if err := h.k8s.DeleteAllOf(ctx, &civ1alpha1.JobAction{}, client.InNamespace(w.ns)); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: deleting JobActions:", err)
 	}
+}
+
+// runningJobs makes n running jobs in the project, in pipelines of
+// jobsPerPipeline, and returns their ids.
+func runningJobs(b *testing.B, w *world, project gitlabsim.Project, n int) []int64 {
+	b.Helper()
+	var ids []int64
+	for len(ids) < n {
+		jobs := make([]gitlabsim.JobSpec, jobsPerPipeline)
+		for i := range jobs {
+			jobs[i] = gitlabsim.JobSpec{Name: fmt.Sprintf("shard-%03d", i), Status: gitlabsim.StatusRunning}
+		}
+		p, err := w.sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: project.ID, Jobs: jobs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, j := range p.Jobs {
+			ids = append(ids, j.ID)
+		}
+	}
+	return ids[:n]
+}
+
+// cancelsOf counts, between two snapshots, the jobs canceled once, more
+// than once, and not at all.
+func cancelsOf(before, after gitlabsim.Stats, ids []int64) (once, more, none int) {
+	for _, id := range ids {
+		switch after.Actions[id].Cancel - before.Actions[id].Cancel {
+		case 0:
+			none++
+		case 1:
+			once++
+		default:
+			more++
+		}
+	}
+	return once, more, none
 }
