@@ -113,12 +113,11 @@ var _ = Describe("JobAction", func() {
 
 	It("cancels a running job and completes on GitLab's answer", func() {
 		p := w.pipeline(gitlabsim.JobSpec{Name: "integration", Status: "running"})
-		gets := sim.Stats().Count("GET /api/v4/projects/:id/jobs/:job_id", 0)
 		ja := w.action("cancel", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionCancel, JobID: p.Jobs[0].ID})
 		got := waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
 		Expect(got.Status.ResultJob.Status).To(BeElementOf("canceling", "canceled"))
 		Expect(actions(p.Jobs[0].ID).Cancel).To(Equal(int64(1)))
-		Expect(sim.Stats().Count("GET /api/v4/projects/:id/jobs/:job_id", 0)).To(Equal(gets),
+		Expect(jobRequestsOf(gitlabsim.RouteJob, p.Jobs[0].ID)).To(BeZero(),
 			"a Cancel by job id needs no request but the cancel itself")
 	})
 
@@ -154,8 +153,8 @@ var _ = Describe("JobAction", func() {
 			ja := w.action("refused", civ1alpha1.JobActionSpec{Action: action, JobID: id})
 			got := waitFor(ja, civ1alpha1.ConditionFailed, reason)
 			Expect(findTrue(got.Status.Conditions, civ1alpha1.ConditionFailed).Message).To(ContainSubstring("job %d", id))
-			before := jobRequests()
-			Consistently(func() int64 { return jobRequests() - before }, 3*time.Second).Should(BeZero(), "no hot loop")
+			before := projectRequestsOf(w.project)
+			Consistently(func() int64 { return projectRequestsOf(w.project) - before }, 3*time.Second).Should(BeZero(), "no hot loop")
 			warnings := 0
 			for _, e := range events(w.ns, "refused") {
 				if e.Type == corev1.EventTypeWarning {

@@ -18,7 +18,6 @@ package controllers_test
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -168,7 +167,6 @@ var _ = Describe("JobWatch", func() {
 	It("in dry-run records what it would do and makes no mutating call", func() {
 		p := w.pipeline(gitlabsim.JobSpec{Name: "rspec", Status: "failed", FailureReason: "runner_system_failure"},
 			gitlabsim.JobSpec{Name: "deploy", When: "manual"})
-		before := sim.Stats()
 		jw := w.watch("dry", civ1alpha1.JobWatchSpec{DryRun: true, Rules: []civ1alpha1.WatchRule{
 			retryRule("infra", 2, "runner_system_failure"),
 			{Name: "deploy", Action: civ1alpha1.ActionPlay, Match: civ1alpha1.RuleMatch{Names: []string{"deploy"}}}}})
@@ -179,12 +177,7 @@ var _ = Describe("JobWatch", func() {
 			Expect(a.Outcome).To(Equal(civ1alpha1.OutcomeDryRun))
 		}
 		Expect(ruleCounters(got, "infra").SkippedDryRun).To(Equal(int64(1)))
-		after := sim.Stats()
-		for _, route := range after.Routes() {
-			if strings.HasPrefix(route, "POST ") {
-				Expect(after.Count(route, 0)).To(Equal(before.Count(route, 0)), route)
-			}
-		}
+		Expect(mutationsOf(w.project)).To(BeZero())
 		Expect(actions(p.Jobs[0].ID)).To(BeZero())
 		Expect(actions(p.Jobs[1].ID)).To(BeZero())
 	})
@@ -221,8 +214,7 @@ var _ = Describe("JobWatch", func() {
 			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(jw), got)).To(Succeed())
 			g.Expect(got.Status.Conditions).To(ContainElement(And(HaveField("Type", civ1alpha1.ConditionReady), HaveField("Reason", civ1alpha1.ReasonSuspended))))
 		}).Should(Succeed())
-		before := sim.Stats().Count(listRoute, 0)
-		Consistently(func() int64 { return sim.Stats().Count(listRoute, 0) - before }, 2*time.Second).Should(BeZero())
+		Consistently(func() int64 { return projectRequestsOf(w.project, listRoute) }, 2*time.Second).Should(BeZero())
 	})
 
 	It("is Stalled with the position of the error for an invalid log pattern", func() {
@@ -314,9 +306,9 @@ var _ = Describe("JobWatch", func() {
 		jw := w.watch("big", civ1alpha1.JobWatchSpec{Rules: []civ1alpha1.WatchRule{retryRule("infra", 2, "runner_system_failure")}})
 		got := synced(jw)
 		Expect(got.Status.LastSync.JobsScanned).To(Equal(int32(1000)), "a new watch reads the newest 1000 jobs")
-		before := jobRequests()
+		before := projectRequestsOf(w.project)
 		got = synced(got)
-		Expect(jobRequests() - before).To(BeNumerically("<=", 2))
+		Expect(projectRequestsOf(w.project) - before).To(BeNumerically("<=", 2))
 		Expect(got.Status.LastSync.Requests).To(Equal(int32(1)))
 		Expect(got.Status.LastSync.JobsScanned).To(BeZero())
 
@@ -337,23 +329,24 @@ var _ = Describe("JobWatch steady state", func() {
 		humanRetry(w, p.Jobs[0].ID)
 		failLatest(p.ID, "rspec", "runner_system_failure")             // the budget of 1 is spent
 		w.pipeline(gitlabsim.JobSpec{Name: "slow", Status: "pending"}) // no rule: holds the window open
+		var units []int64
 		for i := range 3 {
-			w.pipeline(gitlabsim.JobSpec{Name: fmt.Sprintf("unit-%d", i), Status: "failed", FailureReason: "script_failure", Trace: "1 example, 1 failure"})
+			u := w.pipeline(gitlabsim.JobSpec{Name: fmt.Sprintf("unit-%d", i), Status: "failed", FailureReason: "script_failure", Trace: "1 example, 1 failure"})
+			units = append(units, u.Jobs[0].ID)
 		}
 		jw := w.watch("steady", civ1alpha1.JobWatchSpec{Rules: []civ1alpha1.WatchRule{
 			retryRule("infra", 1, "runner_system_failure"),
 			{Name: "network", Action: civ1alpha1.ActionRetry, Match: civ1alpha1.RuleMatch{FailureReasons: []string{"script_failure"},
 				LogPattern: "(?i)could not resolve host"}}}})
-		traces := func() int64 { return sim.Stats().Count("GET /api/v4/projects/:id/jobs/:job_id/trace", 0) }
-		before := traces()
+		traces := func() int64 { return jobRequestsOf(gitlabsim.RouteTrace, units...) }
 		got := synced(jw)
-		Expect(traces()-before).To(Equal(int64(3)), "each script failure's log, once")
+		Expect(traces()).To(Equal(int64(3)), "each script failure's log, once")
 		Expect(got.Status.Cursor.OldestOpenJobID).NotTo(BeZero(), "the pending job holds the window open")
 		for range 3 {
 			got = synced(got)
 			Expect(got.Status.LastSync.Requests).To(Equal(int32(1)), "one list request, no log or pipeline read again")
 		}
-		Expect(traces() - before).To(Equal(int64(3)))
+		Expect(traces()).To(Equal(int64(3)))
 		Expect(ruleCounters(got, "infra").SkippedBudget).To(Equal(int64(1)), "the spent budget is counted once, not at every sync")
 	})
 

@@ -22,6 +22,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -251,9 +254,49 @@ func events(ns, name string) []eventsv1.Event {
 }
 
 // jobRequests counts the simulator's requests but the connection checks (GET /user).
-func jobRequests() int64 {
+// jobRequestsOf counts the requests of one route the simulator answered
+// about the given jobs. Counting by job, not in total, keeps a measure exact
+// while a previous spec's objects are still being deleted.
+func jobRequestsOf(route string, jobIDs ...int64) int64 {
 	st := sim.Stats()
-	return st.TotalRequests - st.Count("GET /api/v4/user", 0)
+	var n int64
+	for _, id := range jobIDs {
+		n += st.JobRequests[id][route]
+	}
+	return n
+}
+
+// projectRequestsOf counts the requests the simulator answered about a
+// project and its jobs, whether the client named it by id or by path: those
+// of the given routes, or of every route when none is given. Counting by
+// project keeps a measure exact while an earlier spec's objects are still
+// being deleted.
+func projectRequestsOf(p gitlabsim.Project, routes ...string) int64 {
+	st := sim.Stats()
+	var n int64
+	for _, key := range []string{strconv.FormatInt(p.ID, 10), p.PathWithNamespace} {
+		for route, c := range st.ProjectRequests[key] {
+			if len(routes) == 0 || slices.Contains(routes, route) {
+				n += c
+			}
+		}
+	}
+	return n
+}
+
+// mutationsOf counts the requests other than GET the simulator answered
+// about a project and its jobs.
+func mutationsOf(p gitlabsim.Project) int64 {
+	st := sim.Stats()
+	var n int64
+	for _, key := range []string{strconv.FormatInt(p.ID, 10), p.PathWithNamespace} {
+		for route, c := range st.ProjectRequests[key] {
+			if !strings.HasPrefix(route, "GET ") {
+				n += c
+			}
+		}
+	}
+	return n
 }
 
 // actions returns the actions the simulator performed on a job.

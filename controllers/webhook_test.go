@@ -80,7 +80,7 @@ var _ = Describe("Webhooks", func() {
 		jw := w.pollingWatch("pushed")
 		p := w.pipeline(gitlabsim.JobSpec{Name: "rspec", Status: "running"})
 		Expect(sim.WaitForHookDeliveries(ctx)).To(Succeed())
-		reads := func() int64 { return sim.Stats().Count(listRoute, 0) + sim.Stats().Count(pipelineJobsRoute, 0) }
+		reads := func() int64 { return projectRequestsOf(w.project, listRoute, pipelineJobsRoute) }
 		before := reads()
 		failed := time.Now()
 		_, err := sim.SetJobStatus(p.Jobs[0].ID, "failed", "runner_system_failure")
@@ -105,7 +105,7 @@ var _ = Describe("Webhooks", func() {
 			specs[i] = gitlabsim.JobSpec{Name: fmt.Sprintf("test-%d", i), Status: "pending"}
 		}
 		p := w.pipeline(specs...)
-		lists := func() int64 { return sim.Stats().Count(listRoute, 0) }
+		lists := func() int64 { return projectRequestsOf(w.project, listRoute) }
 		settled := func() bool {
 			Expect(sim.WaitForHookDeliveries(ctx)).To(Succeed())
 			before := lists()
@@ -131,14 +131,14 @@ var _ = Describe("Webhooks", func() {
 		synced(jw)
 		p := w.pipeline(gitlabsim.JobSpec{Name: "bundle", Status: "running", Trace: "fetching gems\nconnection reset by peer\n"},
 			gitlabsim.JobSpec{Name: "unit", Status: "running", Trace: "1 example, 1 failure\n"})
-		lists := sim.Stats().Count(listRoute, 0)
+		lists := projectRequestsOf(w.project, listRoute)
 		for _, j := range p.Jobs {
 			_, err := sim.SetJobStatus(j.ID, "failed", "script_failure")
 			Expect(err).NotTo(HaveOccurred())
 		}
 		Eventually(func() int64 { return actions(p.Jobs[0].ID).Retry }, 3*time.Second).Should(Equal(int64(1)))
 		Expect(actions(p.Jobs[1].ID).Retry).To(BeZero(), "its log does not match")
-		Expect(sim.Stats().Count(listRoute, 0)).To(BeNumerically(">", lists), "a full sync read the project")
+		Expect(projectRequestsOf(w.project, listRoute)).To(BeNumerically(">", lists), "a full sync read the project")
 	})
 
 	It("never acts twice on duplicated and reordered deliveries", func() {
@@ -200,12 +200,12 @@ var _ = Describe("Webhooks", func() {
 			req.Header.Set("X-Gitlab-Event", "Job Hook")
 			req.Header.Set("X-Gitlab-Token", hookToken)
 			mangle(req)
-			lists := sim.Stats().Count(listRoute, 0)
+			lists := projectRequestsOf(w.project, listRoute)
 			resp, err := httpClient.Do(req)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(resp.Body.Close()).To(Succeed())
 			Expect(resp.StatusCode).To(Equal(status))
-			Consistently(func() int64 { return sim.Stats().Count(listRoute, 0) - lists }, time.Second).Should(BeZero(), "no sync")
+			Consistently(func() int64 { return projectRequestsOf(w.project, listRoute) - lists }, time.Second).Should(BeZero(), "no sync")
 		},
 		Entry("no token", func(req *http.Request) { req.Header.Del("X-Gitlab-Token") }, http.StatusUnauthorized),
 		Entry("a wrong token", func(req *http.Request) { req.Header.Set("X-Gitlab-Token", hookToken+"x") }, http.StatusUnauthorized),

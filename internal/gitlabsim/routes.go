@@ -3,6 +3,7 @@ package gitlabsim
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -181,7 +182,8 @@ func (s *Server) instrument(tmpl string, next http.Handler) http.Handler {
 			if sw.code == 0 {
 				sw.code = http.StatusOK
 			}
-			s.stats.request(tmpl, sw.code)
+			jobID, _ := strconv.ParseInt(r.PathValue("job_id"), 10, 64)
+			s.stats.request(tmpl, sw.code, r.PathValue("id"), jobID)
 		}()
 		m := r.Method
 		if tmpl != RouteUnmatched {

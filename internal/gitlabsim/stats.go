@@ -18,6 +18,15 @@ type Stats struct {
 	Requests map[string]map[int]int64 `json:"requests"`
 	// TotalRequests is the sum of Requests.
 	TotalRequests int64 `json:"total_requests"`
+	// JobRequests counts, by job id and route template, the requests whose
+	// path names a job (:job_id). Job ids are unique across projects, so a
+	// test can measure what a client asked about its own jobs while other
+	// clients use the same simulator.
+	JobRequests map[int64]map[string]int64 `json:"job_requests"`
+	// ProjectRequests counts, by project and route template, the requests
+	// whose path names a project (:id), keyed by the project as the client
+	// named it: its numeric id or its full path.
+	ProjectRequests map[string]map[string]int64 `json:"project_requests"`
 	// Actions counts the actions performed per job id: a request that passed
 	// authentication and lookup and was answered 2xx (a no-op cancel counts;
 	// a refused retry does not). A lost response still counts: the action
@@ -106,6 +115,8 @@ type statsRecorder struct {
 	mu       sync.Mutex
 	requests map[string]map[int]int64
 	total    int64
+	jobReqs  map[int64]map[string]int64
+	projReqs map[string]map[string]int64
 	actions  map[int64]*ActionCounts
 	playVars map[int64][]Variable
 	hooks    map[int64]*HookCounts
@@ -121,6 +132,8 @@ func (r *statsRecorder) reset() {
 	r.mu.Lock()
 	r.requests = map[string]map[int]int64{}
 	r.total = 0
+	r.jobReqs = map[int64]map[string]int64{}
+	r.projReqs = map[string]map[string]int64{}
 	r.actions = map[int64]*ActionCounts{}
 	r.playVars = map[int64][]Variable{}
 	r.hooks = map[int64]*HookCounts{}
@@ -149,7 +162,9 @@ func (r *statsRecorder) hook(id int64, o hookOutcome) {
 	r.mu.Unlock()
 }
 
-func (r *statsRecorder) request(route string, code int) {
+// request counts one request of route answered with code; project and jobID
+// are what its path names, or empty.
+func (r *statsRecorder) request(route string, code int, project string, jobID int64) {
 	r.mu.Lock()
 	m := r.requests[route]
 	if m == nil {
@@ -158,7 +173,22 @@ func (r *statsRecorder) request(route string, code int) {
 	}
 	m[code]++
 	r.total++
+	if jobID != 0 {
+		countRoute(r.jobReqs, jobID, route)
+	}
+	if project != "" {
+		countRoute(r.projReqs, project, route)
+	}
 	r.mu.Unlock()
+}
+
+func countRoute[K comparable](m map[K]map[string]int64, key K, route string) {
+	c := m[key]
+	if c == nil {
+		c = map[string]int64{}
+		m[key] = c
+	}
+	c[route]++
 }
 
 func (r *statsRecorder) action(jobID int64, a action, vars []Variable) {
@@ -186,17 +216,25 @@ func (r *statsRecorder) snapshot() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := Stats{
-		Requests:      make(map[string]map[int]int64, len(r.requests)),
-		TotalRequests: r.total,
-		Actions:       make(map[int64]ActionCounts, len(r.actions)),
-		PlayVariables: make(map[int64][]Variable, len(r.playVars)),
-		Hooks:         make(map[int64]HookCounts, len(r.hooks)),
+		Requests:        make(map[string]map[int]int64, len(r.requests)),
+		TotalRequests:   r.total,
+		JobRequests:     make(map[int64]map[string]int64, len(r.jobReqs)),
+		ProjectRequests: make(map[string]map[string]int64, len(r.projReqs)),
+		Actions:         make(map[int64]ActionCounts, len(r.actions)),
+		PlayVariables:   make(map[int64][]Variable, len(r.playVars)),
+		Hooks:           make(map[int64]HookCounts, len(r.hooks)),
 	}
 	for k, v := range r.hooks {
 		s.Hooks[k] = *v
 	}
 	for k, v := range r.requests {
 		s.Requests[k] = maps.Clone(v)
+	}
+	for k, v := range r.jobReqs {
+		s.JobRequests[k] = maps.Clone(v)
+	}
+	for k, v := range r.projReqs {
+		s.ProjectRequests[k] = maps.Clone(v)
 	}
 	for k, v := range r.actions {
 		s.Actions[k] = *v
