@@ -212,7 +212,7 @@ var _ = Describe("JobAction exactly once", func() {
 			p := w.pipeline(job)
 			id := p.Jobs[0].ID
 			lost := sim.Stats().Count(route, 502)
-			Expect(sim.SetFaults(gitlabsim.Faults{LoseResponseRate: 1, Count: 1, Routes: []string{route}})).To(Succeed())
+			Expect(w.faults(gitlabsim.Faults{LoseResponseRate: 1, Count: 1, Routes: []string{route}})).To(Succeed())
 			follow := false
 			ja := w.action("lost", civ1alpha1.JobActionSpec{Action: action, JobID: id, FollowResult: &follow})
 			got := waitFor(ja, civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)
@@ -236,7 +236,7 @@ var _ = Describe("JobAction exactly once", func() {
 		id := p.Jobs[0].ID
 		route := "POST /api/v4/projects/:id/jobs/:job_id/retry"
 		refused := sim.Stats().Count(route, 503)
-		Expect(sim.SetFaults(gitlabsim.Faults{ErrorRate: 1, ErrorStatus: 503, Count: 2, Routes: []string{route}})).To(Succeed())
+		Expect(w.faults(gitlabsim.Faults{ErrorRate: 1, ErrorStatus: 503, Count: 2, Routes: []string{route}})).To(Succeed())
 		follow := false
 		ja := w.action("storm", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, JobID: id, FollowResult: &follow})
 		waitFor(ja, civ1alpha1.ConditionProgressing, civ1alpha1.ReasonGitLabUnavailable)
@@ -500,7 +500,7 @@ var _ = Describe("JobAction playing a manual job that has already run", func() {
 	It("after a lost answer, finds the new attempt instead of playing again", func() {
 		p := ran("failed")
 		route := "POST /api/v4/projects/:id/jobs/:job_id/play"
-		Expect(sim.SetFaults(gitlabsim.Faults{LoseResponseRate: 1, Count: 1, Routes: []string{route}})).To(Succeed())
+		Expect(w.faults(gitlabsim.Faults{LoseResponseRate: 1, Count: 1, Routes: []string{route}})).To(Succeed())
 		follow := false
 		got := waitFor(w.action("replay-lost", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionPlay, JobID: p.Jobs[0].ID, FollowResult: &follow}),
 			civ1alpha1.ConditionComplete, civ1alpha1.ReasonSucceeded)

@@ -285,7 +285,7 @@ var _ = Describe("JobWatch", func() {
 
 	It("adopts a retry whose response was lost instead of retrying twice", func() {
 		p := w.pipeline(gitlabsim.JobSpec{Name: "rspec", Status: "failed", FailureReason: "runner_system_failure"})
-		Expect(sim.SetFaults(gitlabsim.Faults{LoseResponseRate: 1, Count: 1, Routes: []string{retryRoute}})).To(Succeed())
+		Expect(w.faults(gitlabsim.Faults{LoseResponseRate: 1, Count: 1, Routes: []string{retryRoute}})).To(Succeed())
 		jw := w.watch("lost", civ1alpha1.JobWatchSpec{Rules: []civ1alpha1.WatchRule{retryRule("infra", 3, "runner_system_failure")}})
 		Eventually(func(g Gomega) {
 			got := &civ1alpha1.JobWatch{}

@@ -299,6 +299,14 @@ func mutationsOf(p gitlabsim.Project) int64 {
 	return n
 }
 
+// faults injects f into the requests about the world's project only, so that
+// an earlier spec's objects, still being deleted, neither meet the fault nor
+// use up its Count.
+func (w *world) faults(f gitlabsim.Faults) error {
+	f.Projects = []string{strconv.FormatInt(w.project.ID, 10), w.project.PathWithNamespace}
+	return sim.SetFaults(f)
+}
+
 // actions returns the actions the simulator performed on a job.
 func actions(jobID int64) gitlabsim.ActionCounts {
 	return sim.Stats().Actions[jobID]

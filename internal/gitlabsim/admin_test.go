@@ -164,6 +164,51 @@ func TestFaultsLoseTheResponseOfTheFirstRetryOnly(t *testing.T) {
 	}
 }
 
+// A fault limited to one project leaves the others' requests alone, and
+// they do not use up its Count; Stats counts requests by project and job.
+func TestFaultsLimitedToAProject(t *testing.T) {
+	w := newWorld(t, Options{}, []JobSpec{{Name: "x", Status: StatusFailed}}, nil)
+	other, err := w.s.CreateProject(ProjectSpec{PathWithNamespace: "group/other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := w.s.CreatePipeline(PipelineSpec{ProjectID: other.ID, Username: "alice", Jobs: []JobSpec{{Name: "y", Status: StatusFailed}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.s.SetFaults(Faults{LoseResponseRate: 1, Count: 1, Routes: []string{RouteRetry}, Projects: []string{"group/other"}}); err != nil {
+		t.Fatal(err)
+	}
+	c := client(t, w.url, testToken)
+	if _, _, err := c.Jobs.RetryJob(w.project.ID, w.job("x")); err != nil {
+		t.Fatalf("a retry in another project met the fault: %v", err)
+	}
+	// Named by id, the project is not the one the fault names.
+	if _, _, err := c.Jobs.RetryJob(other.ID, pl.Jobs[0].ID); err != nil {
+		t.Fatalf("a retry naming the project by id met the fault: %v", err)
+	}
+	if fs := w.s.FaultState(); fs.Remaining != 1 {
+		t.Fatalf("fault state after the others' requests: %+v", fs)
+	}
+	_, resp, _ := c.Jobs.RetryJob("group/other", pl.Jobs[0].ID)
+	if statusOf(resp) != http.StatusBadGateway {
+		t.Fatalf("a retry naming the project by path: %d, want the fault's 502", statusOf(resp))
+	}
+	st := w.s.Stats()
+	if got := st.ProjectRequests["group/other"][RouteRetry]; got != 1 {
+		t.Errorf("requests naming group/other: %d, want 1", got)
+	}
+	if got := st.ProjectRequests[itoa(other.ID)][RouteRetry]; got != 1 {
+		t.Errorf("requests naming project %d: %d, want 1", other.ID, got)
+	}
+	if got := st.JobRequests[pl.Jobs[0].ID][RouteRetry]; got != 2 {
+		t.Errorf("retry requests for job %d: %d, want 2", pl.Jobs[0].ID, got)
+	}
+	if got := st.JobRequests[w.job("x")][RouteRetry]; got != 1 {
+		t.Errorf("retry requests for job %d: %d, want 1", w.job("x"), got)
+	}
+}
+
 func TestFaultsErrorWithoutPerforming(t *testing.T) {
 	w := newWorld(t, Options{}, []JobSpec{{Name: "x", Status: StatusFailed}}, nil)
 	res := do(t, "POST", w.url+"/-/sim/faults", `{"error_rate":1,"error_status":503,"methods":["post"],"seed":3}`)

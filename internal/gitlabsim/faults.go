@@ -13,8 +13,9 @@ import (
 // Faults are failures injected into /api/v4 requests (never into the admin
 // API), for testing how a client copes with a flaky GitLab.
 //
-// A request matches when its method is in Methods (any, if empty) and its
-// route template is in Routes (any, if empty). Each matching request, in
+// A request matches when its method is in Methods (any, if empty), its
+// route template is in Routes (any, if empty) and the project its path
+// names is in Projects (any, if empty). Each matching request, in
 // order:
 //
 //  1. waits LatencyMS;
@@ -42,6 +43,11 @@ type Faults struct {
 	Seed             int64    `json:"seed"`
 	Methods          []string `json:"methods,omitempty"`
 	Routes           []string `json:"routes,omitempty"`
+	// Projects limits the fault to requests whose path names one of these
+	// projects as the client named it: its numeric id or its full path (any
+	// request, if empty). A test that shares a simulator with others gives
+	// its own project, so that nobody else's request uses up Count.
+	Projects []string `json:"projects,omitempty"`
 	Count            int      `json:"count,omitempty"`
 }
 
@@ -63,6 +69,7 @@ func (f *Faults) normalize() error {
 	}
 	f.Methods = slices.Clone(f.Methods) // the caller's slice stays as given
 	f.Routes = slices.Clone(f.Routes)
+	f.Projects = slices.Clone(f.Projects)
 	for i, m := range f.Methods {
 		f.Methods[i] = strings.ToUpper(m)
 	}
@@ -120,7 +127,7 @@ type faultDecision struct {
 
 // decide rolls the dice for one request, under the lock so that concurrent
 // requests draw a well-defined sequence.
-func (fi *faultInjector) decide(method, route string) faultDecision {
+func (fi *faultInjector) decide(method, route, project string) faultDecision {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	if !fi.active {
@@ -131,6 +138,9 @@ func (fi *faultInjector) decide(method, route string) faultDecision {
 		return faultDecision{}
 	}
 	if len(f.Routes) > 0 && !slices.Contains(f.Routes, route) {
+		return faultDecision{}
+	}
+	if len(f.Projects) > 0 && !slices.Contains(f.Projects, project) {
 		return faultDecision{}
 	}
 	if f.Count > 0 {

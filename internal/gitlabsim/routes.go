@@ -178,18 +178,19 @@ func (s *Server) instrument(tmpl string, next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
+		project := r.PathValue("id") // as the client named it: an id or a path
 		defer func() {
 			if sw.code == 0 {
 				sw.code = http.StatusOK
 			}
 			jobID, _ := strconv.ParseInt(r.PathValue("job_id"), 10, 64)
-			s.stats.request(tmpl, sw.code, r.PathValue("id"), jobID)
+			s.stats.request(tmpl, sw.code, project, jobID)
 		}()
 		m := r.Method
 		if tmpl != RouteUnmatched {
 			m = method // HEAD is served by the GET route and counted with it
 		}
-		d := s.faults.decide(m, tmpl)
+		d := s.faults.decide(m, tmpl, project)
 		if d.latency > 0 {
 			t := time.NewTimer(d.latency)
 			select {
