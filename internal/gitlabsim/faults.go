@@ -48,7 +48,7 @@ type Faults struct {
 	// request, if empty). A test that shares a simulator with others gives
 	// its own project, so that nobody else's request uses up Count.
 	Projects []string `json:"projects,omitempty"`
-	Count            int      `json:"count,omitempty"`
+	Count    int      `json:"count,omitempty"`
 }
 
 func (f *Faults) normalize() error {
