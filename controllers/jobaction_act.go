@@ -100,7 +100,7 @@ func (p *jobActionPass) claimAndCall(ctx context.Context) error {
 	case apierrors.IsAlreadyExists(err):
 		// Another pass claimed it first: resume from its claim. (Gone
 		// again by now, it is claimed afresh by the next pass.)
-		if rec, err = p.records.get(ctx, p.ja); err != nil || rec == nil {
+		if rec, err = p.records.read(ctx, p.ja); err != nil || rec == nil {
 			return errors.Join(errors.New("the JobActionRecord another pass created is gone; claiming again"), err)
 		}
 		return p.resume(ctx, rec)

@@ -17,6 +17,7 @@ limitations under the License.
 package controllers
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -129,6 +130,49 @@ func TestClaimOfADeadProcessIsResumedAfterItsTimeout(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A cache that has not yet seen the record another process has just created
+// (actionRecords.get asks it first): the pass's own claim fails with
+// AlreadyExists, and it resumes from that record, read around the cache, as
+// if the cache had shown it: no second call.
+func TestRecordTheCacheHasNotSeenIsNotCalledTwice(t *testing.T) {
+	w := newUnitWorld(t, nil)
+	p, err := w.sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: w.project.ID, Ref: "main", Jobs: []gitlabsim.JobSpec{{Name: "rspec", Status: "failed"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow := false
+	ja := w.createAction("retry", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, JobID: p.Jobs[0].ID, FollowResult: &follow})
+	key := client.ObjectKeyFromObject(ja)
+	other := w.actionReconciler("manager-other")
+	if _, err := other.records.claim(w.ctx, ja, &civ1alpha1.JobSummary{ID: p.Jobs[0].ID}, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	live := w.actionReconciler("manager-live")
+	live.records.known = laggingCache{}
+	res := w.reconcile(live, key)
+	if n := w.sim.Stats().Actions[p.Jobs[0].ID].Retry; n != 0 {
+		t.Fatalf("with another process's claim in flight, GitLab had %d retries; the pass must not call", n)
+	}
+	if c := meta.FindStatusCondition(w.action(key).Status.Conditions, civ1alpha1.ConditionProgressing); c == nil || c.Reason != civ1alpha1.ReasonActionPending {
+		t.Fatalf("Progressing = %+v, want ActionPending (the other claim)", c)
+	}
+	w.clock.SetTime(w.clock.Now().Add(res.RequeueAfter))
+	w.reconcile(live, key)
+	if n := w.sim.Stats().Actions[p.Jobs[0].ID].Retry; n != 1 {
+		t.Fatalf("GitLab had %d retries, want exactly 1", n)
+	}
+	if got := w.action(key); !isTrue(got.Status.Conditions, civ1alpha1.ConditionComplete) {
+		t.Fatalf("conditions = %+v, want Complete", got.Status.Conditions)
+	}
+}
+
+// laggingCache is a cache that has seen no JobActionRecord yet.
+type laggingCache struct{ client.Reader }
+
+func (laggingCache) Get(_ context.Context, key client.ObjectKey, _ client.Object, _ ...client.GetOption) error {
+	return apierrors.NewNotFound(civ1alpha1.GroupVersion.WithResource("jobactionrecords").GroupResource(), key.Name)
 }
 
 func btoi(b bool) int64 {

@@ -67,7 +67,7 @@ type JobActionReconciler struct {
 
 // +kubebuilder:rbac:groups=ci.jobops.dev,resources=jobactions,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups=ci.jobops.dev,resources=jobactions/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=ci.jobops.dev,resources=jobactionrecords,verbs=get;list;create;patch;delete
+// +kubebuilder:rbac:groups=ci.jobops.dev,resources=jobactionrecords,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=ci.jobops.dev,resources=gitlabconnections,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

@@ -43,9 +43,14 @@ import (
 // creating it is also the lock that lets only one pass make the call: a
 // second create fails with AlreadyExists.
 //
-// Records are read and written by name through the API server, never
-// cached: a JobAction reads its record only until it has GitLab's answer.
-// recordSweeper deletes them a retention after their JobAction is gone.
+// Whether a JobAction has a record is first asked of a metadata-only cache
+// of records (managedFields stripped, a few hundred bytes a record): most
+// JobActions are new and have none, and then the pass reads nothing more
+// from the API server. A record the cache shows is read through the API
+// server, never from a cache. A record the cache has not seen yet can only be
+// one another pass is creating at this moment: this pass's own claim then
+// fails with AlreadyExists and it reads that record around the cache.
+// recordSweeper deletes records a retention after their JobAction is gone.
 
 // inFlightMargin is added to a connection's request timeout to decide that a
 // call claimed by another process has certainly ended: clocks differ, and
@@ -56,6 +61,8 @@ const inFlightMargin = 15 * time.Second
 type actionRecords struct {
 	client    client.Client
 	apiReader client.Reader
+	// known reads the metadata of records from the cache (recordMetadata).
+	known client.Reader
 	// claimant names this process in the claims it makes.
 	claimant string
 }
@@ -90,8 +97,31 @@ func recordName(jobActionName, identity string) string {
 	return name + "-" + identity[:10]
 }
 
-// get returns the JobAction's record, or nil when it has none.
+// recordMetadata is the object the cache keeps for each record: its metadata
+// only (Scope.CacheOptions).
+func recordMetadata() *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(civ1alpha1.GroupVersion.WithKind("JobActionRecord"))
+	return m
+}
+
+// get returns the JobAction's record, or nil when it has none: nil at once
+// when the cache knows of none, otherwise as read.
 func (r *actionRecords) get(ctx context.Context, ja *civ1alpha1.JobAction) (*civ1alpha1.JobActionRecord, error) {
+	key := client.ObjectKey{Namespace: ja.Namespace, Name: recordName(ja.Name, actionIdentity(ja))}
+	err := r.known.Get(ctx, key, recordMetadata())
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.read(ctx, ja)
+}
+
+// read returns the JobAction's record as the API server has it, or nil when
+// it has none.
+func (r *actionRecords) read(ctx context.Context, ja *civ1alpha1.JobAction) (*civ1alpha1.JobActionRecord, error) {
 	identity := actionIdentity(ja)
 	rec := &civ1alpha1.JobActionRecord{}
 	err := r.apiReader.Get(ctx, client.ObjectKey{Namespace: ja.Namespace, Name: recordName(ja.Name, identity)}, rec)

@@ -33,7 +33,7 @@ func TestRecordSweeper(t *testing.T) {
 	w := newUnitWorld(t, nil)
 	const retention = time.Hour
 	sweeper := &recordSweeper{client: w.client, apiReader: w.client, clock: w.clock, retention: retention}
-	records := &actionRecords{client: w.client, apiReader: w.client, claimant: "unit"}
+	records := &actionRecords{client: w.client, apiReader: w.client, known: w.client, claimant: "unit"}
 	spec := civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, JobID: 12}
 	ja := w.createAction("deploy", spec)
 	rec, err := records.claim(w.ctx, ja, &civ1alpha1.JobSummary{ID: 12}, w.clock.Now())

@@ -59,11 +59,16 @@ func (s Scope) CacheOptions() cache.Options {
 			opts.DefaultNamespaces[ns] = cache.Config{}
 		}
 	}
+	// JobActionRecords are cached as metadata only, and without
+	// managedFields: a JobAction asks the cache only whether its record
+	// exists (actionRecords.get), and records are many (one per JobAction,
+	// kept for the retention).
+	opts.ByObject = map[client.Object]cache.ByObject{
+		recordMetadata(): {Transform: cache.TransformStripManagedFields()},
+	}
 	if s.selects() {
-		opts.ByObject = map[client.Object]cache.ByObject{
-			&civ1alpha1.JobWatch{}:  {Label: s.Selector},
-			&civ1alpha1.JobAction{}: {Label: s.Selector},
-		}
+		opts.ByObject[&civ1alpha1.JobWatch{}] = cache.ByObject{Label: s.Selector}
+		opts.ByObject[&civ1alpha1.JobAction{}] = cache.ByObject{Label: s.Selector}
 	}
 	return opts
 }

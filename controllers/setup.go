@@ -102,7 +102,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	}
 	actions := &JobActionReconciler{
 		connections: conns,
-		records:     &actionRecords{client: mgr.GetClient(), apiReader: mgr.GetAPIReader(), claimant: opts.Identity},
+		records:     &actionRecords{client: mgr.GetClient(), apiReader: mgr.GetAPIReader(), known: mgr.GetCache(), claimant: opts.Identity},
 		Recorder:    mgr.GetEventRecorder("jobaction-controller"),
 		APIReader:   mgr.GetAPIReader(),
 		Clock:       opts.Clock,

@@ -101,6 +101,7 @@ var _ = BeforeSuite(func() {
 	receiverURL = "http://" + webhookAddr
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  controllers.Scope{}.CacheOptions(), // as cmd/manager configures it
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})

@@ -161,7 +161,7 @@ func (w *unitWorld) retries(jobs []gitlabsim.JobRef) int64 {
 // actionReconciler is a JobActionReconciler on the world, as claimant.
 func (w *unitWorld) actionReconciler(claimant string) *JobActionReconciler {
 	return &JobActionReconciler{connections: w.connections(), Recorder: w.events, APIReader: w.client, Clock: w.clock,
-		records: &actionRecords{client: w.client, apiReader: w.client, claimant: claimant}}
+		records: &actionRecords{client: w.client, apiReader: w.client, known: w.client, claimant: claimant}}
 }
 
 // createAction stores a JobAction on the world's project.
