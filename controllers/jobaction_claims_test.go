@@ -24,6 +24,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -33,9 +34,10 @@ import (
 
 const retryRoute = "POST /api/v4/projects/:id/jobs/:job_id/retry"
 
-// Two managers reconcile one JobAction (overlapping shards): while the first
-// one's call is in flight, the second finds its claim and does not call.
-func TestClaimInFlightIsNotCalledTwice(t *testing.T) {
+// retryOfAFailedJob is a world with one failed job and a JobAction that
+// retries it, without following the result.
+func retryOfAFailedJob(t *testing.T) (*unitWorld, int64, *civ1alpha1.JobAction) {
+	t.Helper()
 	w := newUnitWorld(t, nil)
 	p, err := w.sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: w.project.ID, Ref: "main", Jobs: []gitlabsim.JobSpec{{Name: "rspec", Status: "failed"}}})
 	if err != nil {
@@ -43,6 +45,13 @@ func TestClaimInFlightIsNotCalledTwice(t *testing.T) {
 	}
 	follow := false
 	ja := w.createAction("retry", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, JobID: p.Jobs[0].ID, FollowResult: &follow})
+	return w, p.Jobs[0].ID, ja
+}
+
+// Two managers reconcile one JobAction (overlapping shards): while the first
+// one's call is in flight, the second finds its claim and does not call.
+func TestClaimInFlightIsNotCalledTwice(t *testing.T) {
+	w, jobID, ja := retryOfAFailedJob(t)
 	key := client.ObjectKeyFromObject(ja)
 	if err := w.sim.SetFaults(gitlabsim.Faults{LatencyMS: 1500, Routes: []string{retryRoute}, Count: 1}); err != nil {
 		t.Fatal(err)
@@ -65,7 +74,7 @@ func TestClaimInFlightIsNotCalledTwice(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	res := w.reconcile(b, key)
-	if n := w.sim.Stats().Actions[p.Jobs[0].ID].Retry; n != 0 {
+	if n := w.sim.Stats().Actions[jobID].Retry; n != 0 {
 		t.Fatalf("while a's call was in flight, GitLab had %d retries; b must not call", n)
 	}
 	if res.RequeueAfter < 15*time.Second {
@@ -76,14 +85,7 @@ func TestClaimInFlightIsNotCalledTwice(t *testing.T) {
 	}
 	wg.Wait()
 
-	w.clock.SetTime(w.clock.Now().Add(res.RequeueAfter))
-	w.reconcile(b, key)
-	if n := w.sim.Stats().Actions[p.Jobs[0].ID].Retry; n != 1 {
-		t.Fatalf("GitLab had %d retries, want exactly 1", n)
-	}
-	if got := w.action(key); !isTrue(got.Status.Conditions, civ1alpha1.ConditionComplete) {
-		t.Fatalf("conditions = %+v, want Complete", got.Status.Conditions)
-	}
+	completesWithOneRetry(t, w, b, key, jobID, res.RequeueAfter)
 }
 
 // A manager that claimed a call and died: another resumes it once the
@@ -92,16 +94,10 @@ func TestClaimOfADeadProcessIsResumedAfterItsTimeout(t *testing.T) {
 	for _, callMade := range []bool{false, true} {
 		name := map[bool]string{false: "the call was never made: it is made once", true: "the call was made: it is adopted"}[callMade]
 		t.Run(name, func(t *testing.T) {
-			w := newUnitWorld(t, nil)
-			p, err := w.sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: w.project.ID, Ref: "main", Jobs: []gitlabsim.JobSpec{{Name: "rspec", Status: "failed"}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			follow := false
-			ja := w.createAction("retry", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, JobID: p.Jobs[0].ID, FollowResult: &follow})
+			w, jobID, ja := retryOfAFailedJob(t)
 			key := client.ObjectKeyFromObject(ja)
 			dead := w.actionReconciler("manager-dead")
-			if _, err := dead.records.claim(w.ctx, ja, &civ1alpha1.JobSummary{ID: p.Jobs[0].ID}, w.clock.Now()); err != nil {
+			if _, err := dead.records.claim(w.ctx, ja, &civ1alpha1.JobSummary{ID: jobID}, w.clock.Now()); err != nil {
 				t.Fatal(err)
 			}
 			if callMade {
@@ -109,18 +105,18 @@ func TestClaimOfADeadProcessIsResumedAfterItsTimeout(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := conn.client.RetryJob(w.ctx, w.project.PathWithNamespace, p.Jobs[0].ID); err != nil {
+				if _, err := conn.client.RetryJob(w.ctx, w.project.PathWithNamespace, jobID); err != nil {
 					t.Fatal(err)
 				}
 			}
 			live := w.actionReconciler("manager-live")
 			res := w.reconcile(live, key)
-			if n := w.sim.Stats().Actions[p.Jobs[0].ID].Retry; n != btoi(callMade) {
+			if n := w.sim.Stats().Actions[jobID].Retry; n != btoi(callMade) {
 				t.Fatalf("inside the claim's timeout GitLab had %d retries, want %d (no call)", n, btoi(callMade))
 			}
 			w.clock.SetTime(w.clock.Now().Add(res.RequeueAfter))
 			w.reconcile(live, key)
-			if n := w.sim.Stats().Actions[p.Jobs[0].ID].Retry; n != 1 {
+			if n := w.sim.Stats().Actions[jobID].Retry; n != 1 {
 				t.Fatalf("GitLab had %d retries, want exactly 1", n)
 			}
 			got := w.action(key)
@@ -137,35 +133,22 @@ func TestClaimOfADeadProcessIsResumedAfterItsTimeout(t *testing.T) {
 // AlreadyExists, and it resumes from that record, read around the cache, as
 // if the cache had shown it: no second call.
 func TestRecordTheCacheHasNotSeenIsNotCalledTwice(t *testing.T) {
-	w := newUnitWorld(t, nil)
-	p, err := w.sim.CreatePipeline(gitlabsim.PipelineSpec{ProjectID: w.project.ID, Ref: "main", Jobs: []gitlabsim.JobSpec{{Name: "rspec", Status: "failed"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	follow := false
-	ja := w.createAction("retry", civ1alpha1.JobActionSpec{Action: civ1alpha1.ActionRetry, JobID: p.Jobs[0].ID, FollowResult: &follow})
+	w, jobID, ja := retryOfAFailedJob(t)
 	key := client.ObjectKeyFromObject(ja)
 	other := w.actionReconciler("manager-other")
-	if _, err := other.records.claim(w.ctx, ja, &civ1alpha1.JobSummary{ID: p.Jobs[0].ID}, w.clock.Now()); err != nil {
+	if _, err := other.records.claim(w.ctx, ja, &civ1alpha1.JobSummary{ID: jobID}, w.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	live := w.actionReconciler("manager-live")
 	live.records.known = laggingCache{}
 	res := w.reconcile(live, key)
-	if n := w.sim.Stats().Actions[p.Jobs[0].ID].Retry; n != 0 {
+	if n := w.sim.Stats().Actions[jobID].Retry; n != 0 {
 		t.Fatalf("with another process's claim in flight, GitLab had %d retries; the pass must not call", n)
 	}
 	if c := meta.FindStatusCondition(w.action(key).Status.Conditions, civ1alpha1.ConditionProgressing); c == nil || c.Reason != civ1alpha1.ReasonActionPending {
 		t.Fatalf("Progressing = %+v, want ActionPending (the other claim)", c)
 	}
-	w.clock.SetTime(w.clock.Now().Add(res.RequeueAfter))
-	w.reconcile(live, key)
-	if n := w.sim.Stats().Actions[p.Jobs[0].ID].Retry; n != 1 {
-		t.Fatalf("GitLab had %d retries, want exactly 1", n)
-	}
-	if got := w.action(key); !isTrue(got.Status.Conditions, civ1alpha1.ConditionComplete) {
-		t.Fatalf("conditions = %+v, want Complete", got.Status.Conditions)
-	}
+	completesWithOneRetry(t, w, live, key, jobID, res.RequeueAfter)
 }
 
 // laggingCache is a cache that has seen no JobActionRecord yet.
@@ -173,6 +156,21 @@ type laggingCache struct{ client.Reader }
 
 func (laggingCache) Get(_ context.Context, key client.ObjectKey, _ client.Object, _ ...client.GetOption) error {
 	return apierrors.NewNotFound(civ1alpha1.GroupVersion.WithResource("jobactionrecords").GroupResource(), key.Name)
+}
+
+// completesWithOneRetry moves the clock on by wait, reconciles the JobAction
+// with r, and checks that GitLab then had exactly one retry of the job and
+// the JobAction is Complete.
+func completesWithOneRetry(t *testing.T, w *unitWorld, r *JobActionReconciler, key types.NamespacedName, jobID int64, wait time.Duration) {
+	t.Helper()
+	w.clock.SetTime(w.clock.Now().Add(wait))
+	w.reconcile(r, key)
+	if n := w.sim.Stats().Actions[jobID].Retry; n != 1 {
+		t.Fatalf("GitLab had %d retries, want exactly 1", n)
+	}
+	if got := w.action(key); !isTrue(got.Status.Conditions, civ1alpha1.ConditionComplete) {
+		t.Fatalf("conditions = %+v, want Complete", got.Status.Conditions)
+	}
 }
 
 func btoi(b bool) int64 {
