@@ -105,26 +105,35 @@ func recordMetadata() *metav1.PartialObjectMetadata {
 	return m
 }
 
+// recordKey is the key of the record of ja, whose identity is given.
+func recordKey(ja *civ1alpha1.JobAction, identity string) client.ObjectKey {
+	return client.ObjectKey{Namespace: ja.Namespace, Name: recordName(ja.Name, identity)}
+}
+
 // get returns the JobAction's record, or nil when it has none: nil at once
 // when the cache knows of none, otherwise as read.
 func (r *actionRecords) get(ctx context.Context, ja *civ1alpha1.JobAction) (*civ1alpha1.JobActionRecord, error) {
-	key := client.ObjectKey{Namespace: ja.Namespace, Name: recordName(ja.Name, actionIdentity(ja))}
-	err := r.known.Get(ctx, key, recordMetadata())
+	identity := actionIdentity(ja)
+	err := r.known.Get(ctx, recordKey(ja, identity), recordMetadata())
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return r.read(ctx, ja)
+	return r.readAs(ctx, ja, identity)
 }
 
 // read returns the JobAction's record as the API server has it, or nil when
 // it has none.
 func (r *actionRecords) read(ctx context.Context, ja *civ1alpha1.JobAction) (*civ1alpha1.JobActionRecord, error) {
-	identity := actionIdentity(ja)
+	return r.readAs(ctx, ja, actionIdentity(ja))
+}
+
+// readAs is read, for a JobAction whose identity is already computed.
+func (r *actionRecords) readAs(ctx context.Context, ja *civ1alpha1.JobAction, identity string) (*civ1alpha1.JobActionRecord, error) {
 	rec := &civ1alpha1.JobActionRecord{}
-	err := r.apiReader.Get(ctx, client.ObjectKey{Namespace: ja.Namespace, Name: recordName(ja.Name, identity)}, rec)
+	err := r.apiReader.Get(ctx, recordKey(ja, identity), rec)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}

@@ -254,7 +254,6 @@ func events(ns, name string) []eventsv1.Event {
 	return out
 }
 
-// jobRequests counts the simulator's requests but the connection checks (GET /user).
 // jobRequestsOf counts the requests of one route the simulator answered
 // about the given jobs. Counting by job, not in total, keeps a measure exact
 // while a previous spec's objects are still being deleted.
@@ -267,17 +266,22 @@ func jobRequestsOf(route string, jobIDs ...int64) int64 {
 	return n
 }
 
-// projectRequestsOf counts the requests the simulator answered about a
-// project and its jobs, whether the client named it by id or by path: those
-// of the given routes, or of every route when none is given. Counting by
-// project keeps a measure exact while an earlier spec's objects are still
-// being deleted.
-func projectRequestsOf(p gitlabsim.Project, routes ...string) int64 {
+// projectNames are the two ways a client names a project in a path: its
+// numeric id and its full path.
+func projectNames(p gitlabsim.Project) []string {
+	return []string{strconv.FormatInt(p.ID, 10), p.PathWithNamespace}
+}
+
+// projectRequestsWhere counts the requests the simulator answered about a
+// project and its jobs, whichever way the client named it, of the routes
+// keep accepts. Counting by project keeps a measure exact while an earlier
+// spec's objects are still being deleted.
+func projectRequestsWhere(p gitlabsim.Project, keep func(route string) bool) int64 {
 	st := sim.Stats()
 	var n int64
-	for _, key := range []string{strconv.FormatInt(p.ID, 10), p.PathWithNamespace} {
-		for route, c := range st.ProjectRequests[key] {
-			if len(routes) == 0 || slices.Contains(routes, route) {
+	for _, name := range projectNames(p) {
+		for route, c := range st.ProjectRequests[name] {
+			if keep(route) {
 				n += c
 			}
 		}
@@ -285,26 +289,22 @@ func projectRequestsOf(p gitlabsim.Project, routes ...string) int64 {
 	return n
 }
 
-// mutationsOf counts the requests other than GET the simulator answered
-// about a project and its jobs.
+// projectRequestsOf counts a project's requests of the given routes, or of
+// every route when none is given.
+func projectRequestsOf(p gitlabsim.Project, routes ...string) int64 {
+	return projectRequestsWhere(p, func(route string) bool { return len(routes) == 0 || slices.Contains(routes, route) })
+}
+
+// mutationsOf counts a project's requests other than GET.
 func mutationsOf(p gitlabsim.Project) int64 {
-	st := sim.Stats()
-	var n int64
-	for _, key := range []string{strconv.FormatInt(p.ID, 10), p.PathWithNamespace} {
-		for route, c := range st.ProjectRequests[key] {
-			if !strings.HasPrefix(route, "GET ") {
-				n += c
-			}
-		}
-	}
-	return n
+	return projectRequestsWhere(p, func(route string) bool { return !strings.HasPrefix(route, "GET ") })
 }
 
 // faults injects f into the requests about the world's project only, so that
 // an earlier spec's objects, still being deleted, neither meet the fault nor
 // use up its Count.
 func (w *world) faults(f gitlabsim.Faults) error {
-	f.Projects = []string{strconv.FormatInt(w.project.ID, 10), w.project.PathWithNamespace}
+	f.Projects = projectNames(w.project)
 	return sim.SetFaults(f)
 }
 

@@ -166,29 +166,25 @@ func (r *statsRecorder) hook(id int64, o hookOutcome) {
 // are what its path names, or empty.
 func (r *statsRecorder) request(route string, code int, project string, jobID int64) {
 	r.mu.Lock()
-	m := r.requests[route]
-	if m == nil {
-		m = map[int]int64{}
-		r.requests[route] = m
-	}
-	m[code]++
+	count(r.requests, route, code)
 	r.total++
 	if jobID != 0 {
-		countRoute(r.jobReqs, jobID, route)
+		count(r.jobReqs, jobID, route)
 	}
 	if project != "" {
-		countRoute(r.projReqs, project, route)
+		count(r.projReqs, project, route)
 	}
 	r.mu.Unlock()
 }
 
-func countRoute[K comparable](m map[K]map[string]int64, key K, route string) {
-	c := m[key]
+// count adds one to m[outer][inner], making the inner map when needed.
+func count[K, L comparable](m map[K]map[L]int64, outer K, inner L) {
+	c := m[outer]
 	if c == nil {
-		c = map[string]int64{}
-		m[key] = c
+		c = map[L]int64{}
+		m[outer] = c
 	}
-	c[route]++
+	c[inner]++
 }
 
 func (r *statsRecorder) action(jobID int64, a action, vars []Variable) {
