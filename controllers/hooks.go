@@ -247,7 +247,7 @@ func (h *hookRouter) resolve(ctx context.Context, path string) (*webhook.Endpoin
 		}
 		ref := conn.Spec.Webhook.SecretRef
 		token, err := h.secrets.value(ctx, conn.Namespace, ref.Name, keyOr(ref.Key, "token"))
-		if asReconcileError(err) != nil && asReconcileError(err).kind == waitingKind {
+		if re := asReconcileError(err); re != nil && re.kind == waitingKind {
 			return nil, nil // no token: nothing can be accepted for it
 		}
 		if err != nil {
